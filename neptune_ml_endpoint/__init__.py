@@ -1,0 +1,37 @@
+"""Amazon Neptune ML inference endpoints as CloudFormation resources.
+
+    from neptune_ml_endpoint import NeptuneMlEndpoint, NeptuneCluster, ModelName
+
+The CDK classes load on first use, so the local Neptune ML API and the Lambda
+handler can import this package without aws-cdk-lib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neptune_ml_endpoint.constructs import (
+        INeptuneMlEndpoint,
+        ModelName,
+        NeptuneCluster,
+        NeptuneMlEndpoint,
+        NeptuneMlEndpointAttributes,
+        NeptuneMlEndpointProvider,
+    )
+
+__all__ = [
+    "INeptuneMlEndpoint",
+    "ModelName",
+    "NeptuneCluster",
+    "NeptuneMlEndpoint",
+    "NeptuneMlEndpointAttributes",
+    "NeptuneMlEndpointProvider",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("neptune_ml_endpoint.constructs"), name)
+    raise AttributeError(f"module 'neptune_ml_endpoint' has no attribute {name!r}")
