@@ -1,0 +1,15 @@
+"""CDK constructs for Neptune ML inference endpoints."""
+
+from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.endpoint import ModelName, NeptuneMlEndpoint
+from neptune_ml_endpoint.constructs.endpoint_base import INeptuneMlEndpoint, NeptuneMlEndpointAttributes
+from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+
+__all__ = [
+    "INeptuneMlEndpoint",
+    "ModelName",
+    "NeptuneCluster",
+    "NeptuneMlEndpoint",
+    "NeptuneMlEndpointAttributes",
+    "NeptuneMlEndpointProvider",
+]

@@ -1,0 +1,134 @@
+"""How an endpoint finds its Neptune cluster: address, port, IAM resource and VPC placement."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_neptune as neptune
+from constructs import IConstruct
+
+DEFAULT_PORT = 8182
+
+
+class NeptuneCluster:
+    """A Neptune cluster whose Data API serves the ML endpoint operations.
+
+    Create one with :meth:`from_cfn_db_cluster` (a cluster in the same app) or
+    :meth:`from_cluster_attributes` (an existing cluster).
+    """
+
+    def __init__(
+        self,
+        *,
+        cluster_endpoint_address: str,
+        port: int | str,
+        cluster_resource_id: str,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> None:
+        """Prefer the ``from_*`` class methods; this takes the same values."""
+        self.cluster_endpoint_address = cluster_endpoint_address
+        self.cluster_resource_id = cluster_resource_id
+        self.vpc = vpc
+        self.security_group = security_group
+        self.vpc_subnets = vpc_subnets
+        self._port = port
+
+    @classmethod
+    def from_cfn_db_cluster(
+        cls,
+        cfn_cluster: neptune.CfnDBCluster,
+        *,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> NeptuneCluster:
+        """A cluster declared in this app as an L1 ``AWS::Neptune::DBCluster``.
+
+        :param vpc: the VPC of the cluster's subnet group.
+        :param security_group: a security group of the cluster; the handler is let in through it.
+        :param vpc_subnets: where the handler runs; subnets that reach the cluster and,
+            through a NAT gateway or VPC endpoints, EventBridge, Lambda and CloudFormation.
+        """
+        return cls(
+            cluster_endpoint_address=cfn_cluster.attr_endpoint,
+            port=cfn_cluster.attr_port,
+            cluster_resource_id=cfn_cluster.attr_cluster_resource_id,
+            vpc=vpc,
+            security_group=security_group,
+            vpc_subnets=vpc_subnets,
+        )
+
+    @classmethod
+    def from_cluster_attributes(
+        cls,
+        *,
+        cluster_endpoint_address: str,
+        port: int | str = DEFAULT_PORT,
+        cluster_resource_id: str,
+        vpc: ec2.IVpc,
+        security_group: ec2.ISecurityGroup,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+    ) -> NeptuneCluster:
+        """An existing cluster.
+
+        :param cluster_endpoint_address: the cluster endpoint's host name.
+        :param port: the cluster's port.
+        :param cluster_resource_id: the ``cluster-XXXX`` resource id (not the cluster's name).
+        :param vpc: the cluster's VPC.
+        :param security_group: a security group of the cluster; the handler is let in through it.
+        :param vpc_subnets: where the handler runs.
+        """
+        if isinstance(port, str) and not cdk.Token.is_unresolved(port):
+            port = int(port)
+        return cls(
+            cluster_endpoint_address=cluster_endpoint_address,
+            port=port,
+            cluster_resource_id=cluster_resource_id,
+            vpc=vpc,
+            security_group=security_group,
+            vpc_subnets=vpc_subnets,
+        )
+
+    @property
+    def port_as_string(self) -> str:
+        """The port as a (possibly token) string."""
+        return self._port if isinstance(self._port, str) else cdk.Token.as_string(self._port)
+
+    @property
+    def port_as_number(self) -> int | float:
+        """The port as a (possibly token) number, for security group rules."""
+        return self._port if isinstance(self._port, int) else cdk.Token.as_number(self._port)
+
+    @property
+    def data_api_url(self) -> str:
+        """The Data API address, ``https://<cluster endpoint>:<port>``."""
+        return f"https://{self.cluster_endpoint_address}:{self.port_as_string}"
+
+    @property
+    def resource_arn(self) -> str:
+        """The ``neptune-db`` resource ARN that IAM policies for the Data API name."""
+        return (
+            f"arn:{cdk.Aws.PARTITION}:neptune-db:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:"
+            f"{self.cluster_resource_id}/*"
+        )
+
+    def grant(self, grantee: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Allow grantee the given ``neptune-db:`` actions on this cluster's Data API."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(actions), resource_arns=[self.resource_arn]
+        )
+
+    def unique_key(self, scope: IConstruct) -> str:
+        """A short key that is the same for every reference to this cluster in scope's stack."""
+        stack = cdk.Stack.of(scope)
+        identity = stack.resolve(
+            [self.cluster_endpoint_address, self.port_as_string, self.cluster_resource_id]
+        )
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        return digest[:8].upper()

@@ -1,0 +1,250 @@
+"""NeptuneMlEndpoint: a Neptune ML inference endpoint as a Custom::NeptuneMlEndpoint resource."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from neptune_ml_endpoint import schema
+from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.endpoint_base import (
+    DEFAULT_VARIANT_NAME,
+    ImportedNeptuneMlEndpoint,
+    INeptuneMlEndpoint,
+    NeptuneMlEndpointAttributes,
+    NeptuneMlEndpointBase,
+)
+from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+
+ModelName = enum.Enum(  # type: ignore[misc]
+    "ModelName",
+    [(name.upper(), name) for name in schema.MODEL_NAMES],
+    type=str,
+    module=__name__,
+)
+ModelName.__doc__ = """Neptune ML model names: RGCN for heterogeneous graphs; KGE, TRANSE,
+DISTMULT and ROTATE for knowledge graphs."""
+
+# crhelper names its polling rule LogicalResourceId + 8 characters, and rule names stop at 64.
+MAX_LOGICAL_ID_LENGTH = 64 - 8
+_LOGICAL_ID_HASH_LENGTH = 8
+
+DEFAULT_SERVICE_TIMEOUT = cdk.Duration.minutes(40)
+SERVICE_TIMEOUT_MIN_SECONDS = 1
+SERVICE_TIMEOUT_MAX_SECONDS = 3600
+
+
+class NeptuneMlEndpoint(NeptuneMlEndpointBase):
+    """A Neptune ML inference endpoint serving the model of a training or transform job.
+
+    Every endpoint of one cluster in one stack shares one handler function
+    (:class:`NeptuneMlEndpointProvider`). The cluster's DB cluster parameter group must list
+    the Neptune ML role (parameter ``neptune_ml_iam_role``), and that role needs the SageMaker
+    and S3 permissions Neptune ML uses; pass it as ``neptune_iam_role`` to choose it explicitly.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster: NeptuneCluster,
+        ml_model_training_job_id: str | None = None,
+        ml_model_transform_job_id: str | None = None,
+        model_name: ModelName | str | None = None,
+        instance_type: str | None = None,
+        instance_count: int | None = None,
+        neptune_iam_role: iam.IRole | None = None,
+        volume_encryption_key: kms.IKey | None = None,
+        endpoint_id: str | None = None,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+        service_timeout: cdk.Duration = DEFAULT_SERVICE_TIMEOUT,
+        sagemaker_variant_name: str = DEFAULT_VARIANT_NAME,
+    ) -> None:
+        """Declare the endpoint; bad values raise ValueError naming the property.
+
+        :param cluster: the Neptune cluster whose Data API creates the endpoint.
+        :param ml_model_training_job_id: a completed model-training job (this or the next).
+        :param ml_model_transform_job_id: a completed model-transform job.
+        :param model_name: the model type; by default the one the job used.
+        :param instance_type: the ML instance type; Neptune's default is ml.m5.xlarge.
+        :param instance_count: how many instances; Neptune's default is 1.
+        :param neptune_iam_role: the Neptune ML role (must be in the cluster's parameter group);
+            by default the one the parameter group lists.
+        :param volume_encryption_key: the KMS key for the instances' storage volumes; the
+            Neptune ML role is granted its use when both are given.
+        :param endpoint_id: the endpoint id; by default the handler derives one from the stack
+            and the resource. Changing it replaces the endpoint.
+        :param removal_policy: RETAIN keeps the endpoint when the resource is removed.
+        :param service_timeout: how long CloudFormation waits for the handler (1 s to 1 h).
+        :param sagemaker_variant_name: the SageMaker variant used by metrics.
+        """
+        properties = _endpoint_properties(
+            neptune_endpoint=cluster.data_api_url,
+            endpoint_id=endpoint_id,
+            training_job_id=ml_model_training_job_id,
+            transform_job_id=ml_model_transform_job_id,
+            model_name=model_name.value if isinstance(model_name, ModelName) else model_name,
+            instance_type=instance_type,
+            instance_count=instance_count,
+            role_arn=neptune_iam_role.role_arn if neptune_iam_role else None,
+            kms_key=volume_encryption_key.key_arn if volume_encryption_key else None,
+        )
+        _check_service_timeout(service_timeout)
+        super().__init__(scope, id)
+
+        self.provider = NeptuneMlEndpointProvider.for_cluster(self, cluster)
+        self._resource = cdk.CustomResource(
+            self,
+            "Resource",
+            resource_type=schema.RESOURCE_TYPE,
+            service_token=self.provider.service_token,
+            properties=properties,
+            removal_policy=removal_policy,
+            service_timeout=service_timeout,
+        )
+        cfn_resource = self._resource.node.default_child
+        assert isinstance(cfn_resource, cdk.CfnResource)
+        _keep_logical_id_short(cfn_resource)
+        self.provider.serve(cfn_resource)
+
+        if volume_encryption_key is not None and neptune_iam_role is not None:
+            volume_encryption_key.grant(neptune_iam_role, "kms:CreateGrant", "kms:DescribeKey").apply_before(
+                self._resource
+            )
+
+        self._sagemaker_variant_name = sagemaker_variant_name
+
+    @classmethod
+    def from_endpoint_attributes(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_id: str,
+        sagemaker_endpoint_name: str | None = None,
+        endpoint_arn: str | None = None,
+        sagemaker_variant_name: str = DEFAULT_VARIANT_NAME,
+    ) -> INeptuneMlEndpoint:
+        """An endpoint created elsewhere.
+
+        :param endpoint_id: the Neptune ML endpoint id.
+        :param sagemaker_endpoint_name: the SageMaker endpoint's name; Neptune names it after
+            the endpoint id, the default.
+        :param endpoint_arn: the endpoint's ARN; by default the SageMaker endpoint ARN in
+            this stack's account and region.
+        :param sagemaker_variant_name: the SageMaker variant used by metrics.
+        """
+        return ImportedNeptuneMlEndpoint(
+            scope,
+            id,
+            NeptuneMlEndpointAttributes(
+                endpoint_id=endpoint_id,
+                sagemaker_endpoint_name=sagemaker_endpoint_name,
+                endpoint_arn=endpoint_arn,
+                sagemaker_variant_name=sagemaker_variant_name,
+            ),
+        )
+
+    @property
+    def custom_resource(self) -> cdk.CustomResource:
+        """The Custom::NeptuneMlEndpoint resource."""
+        return self._resource
+
+    @property
+    def endpoint_id(self) -> str:
+        return self._resource.get_att_string(schema.ATTR_ID)
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self._resource.get_att_string(schema.ATTR_ARN)
+
+    @property
+    def creation_time_in_millis(self) -> str:
+        """When Neptune created the endpoint, in milliseconds since the epoch."""
+        return self._resource.get_att_string(schema.ATTR_CREATION_TIME)
+
+    @property
+    def sagemaker_endpoint_name(self) -> str:
+        return self._resource.get_att_string(schema.ATTR_SAGEMAKER_ENDPOINT_NAME)
+
+    @property
+    def sagemaker_endpoint_arn(self) -> str:
+        return self._resource.get_att_string(schema.ATTR_SAGEMAKER_ENDPOINT_ARN)
+
+    @property
+    def sagemaker_variant_name(self) -> str:
+        return self._sagemaker_variant_name
+
+    def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
+        """RETAIN keeps the endpoint when the resource is removed or replaced."""
+        self._resource.apply_removal_policy(policy)
+
+
+def _endpoint_properties(
+    *,
+    neptune_endpoint: str,
+    endpoint_id: str | None,
+    training_job_id: str | None,
+    transform_job_id: str | None,
+    model_name: str | None,
+    instance_type: str | None,
+    instance_count: int | None,
+    role_arn: str | None,
+    kms_key: str | None,
+) -> dict[str, Any]:
+    """The resource's properties, checked with the schema wherever they are not tokens."""
+    schema.check_job_choice(training_job_id, transform_job_id)
+    if (
+        instance_count is not None
+        and not cdk.Token.is_unresolved(instance_count)
+        and (isinstance(instance_count, bool) or not isinstance(instance_count, int))
+    ):
+        raise schema.PropertyError(
+            "InstanceCount", f"{instance_count!r} is not a whole number", "Give an int such as 1"
+        )
+    candidates: dict[str, Any] = {
+        "NeptuneEndpoint": neptune_endpoint,
+        "Id": endpoint_id,
+        "MlModelTrainingJobId": training_job_id,
+        "MlModelTransformJobId": transform_job_id,
+        "ModelName": model_name,
+        "InstanceType": instance_type,
+        "InstanceCount": instance_count,
+        "NeptuneIamRoleArn": role_arn,
+        "VolumeEncryptionKMSKey": kms_key,
+    }
+    properties = {name: value for name, value in candidates.items() if value is not None}
+    for spec in schema.PROPERTIES:
+        value = properties.get(spec.name)
+        if value is not None and not cdk.Token.is_unresolved(value):
+            spec.check(str(value))
+    return properties
+
+
+def _check_service_timeout(service_timeout: cdk.Duration) -> None:
+    """CloudFormation accepts a custom resource ServiceTimeout of 1 s to 1 h."""
+    if service_timeout.is_unresolved():
+        return
+    seconds = service_timeout.to_milliseconds() / 1000
+    if not SERVICE_TIMEOUT_MIN_SECONDS <= seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
+        raise ValueError(
+            f"service_timeout: {service_timeout.to_human_string()} is outside "
+            f"{SERVICE_TIMEOUT_MIN_SECONDS} s to {SERVICE_TIMEOUT_MAX_SECONDS} s. "
+            "Give a Duration such as Duration.minutes(40)"
+        )
+
+
+def _keep_logical_id_short(resource: cdk.CfnResource) -> None:
+    """Shorten resource's logical id to MAX_LOGICAL_ID_LENGTH with a stable hash, if longer."""
+    logical_id = cdk.Stack.of(resource).get_logical_id(resource)
+    if len(logical_id) <= MAX_LOGICAL_ID_LENGTH:
+        return
+    digest = hashlib.sha256(logical_id.encode()).hexdigest()[:_LOGICAL_ID_HASH_LENGTH].upper()
+    resource.override_logical_id(logical_id[: MAX_LOGICAL_ID_LENGTH - _LOGICAL_ID_HASH_LENGTH] + digest)
