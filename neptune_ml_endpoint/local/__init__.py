@@ -1,0 +1,1 @@
+"""Run the project offline: a local Neptune ML API and a CloudFormation player."""

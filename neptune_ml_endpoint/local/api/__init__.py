@@ -1,0 +1,44 @@
+"""A local Neptune ML API: the Neptune Data API's ML endpoint operations, offline.
+
+    from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings, Fault
+
+    with LocalNeptuneMlApi(timings=Timings(creating=0.2, updating=0.1, deleting=0.1)) as api:
+        client = boto3.client("neptunedata", endpoint_url=api.url)
+        client.create_ml_endpoint(id="demo", mlModelTrainingJobId="job-1")
+
+Or from a shell: `python -m neptune_ml_endpoint.local serve --port 8182`.
+
+Operations, shaped as botocore's `neptunedata` model (2023-08-01) expects:
+CreateMLEndpoint (POST /ml/endpoints), GetMLEndpoint (GET /ml/endpoints/{id}),
+DeleteMLEndpoint (DELETE /ml/endpoints/{id}) and ListMLEndpoints (GET /ml/endpoints).
+Errors carry Neptune's body {"requestId", "code", "detailedMessage"} and the status
+the model gives the code, so boto3 raises the modelled exception classes.
+
+Behaviour:
+- Requests are validated with the project's property schema; messages name API fields.
+- Statuses advance with time (Timings): Creating -> InService, Updating -> InService,
+  Deleting -> gone (GetMLEndpoint then answers 404).
+- Convention: a training or transform job id starting with "failing-" makes the
+  endpoint end Failed, with failureReason "Model artifacts for training job
+  'failing-x' could not be loaded".
+- update=true needs an existing endpoint that is InService or Failed.
+- SigV4 signatures are accepted and not checked (a cluster with IAM auth off).
+- Faults and a rate limit can be injected (see faults.py) to exercise client retries.
+"""
+
+from __future__ import annotations
+
+from neptune_ml_endpoint.local.api.endpoints import FAILING_JOB_PREFIX, Timings
+from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, OPERATIONS, Fault
+from neptune_ml_endpoint.local.api.recording import RecordedRequest
+from neptune_ml_endpoint.local.api.service import LocalNeptuneMlApi
+
+__all__ = [
+    "FAILING_JOB_PREFIX",
+    "FAULT_KINDS",
+    "OPERATIONS",
+    "Fault",
+    "LocalNeptuneMlApi",
+    "RecordedRequest",
+    "Timings",
+]

@@ -1,0 +1,106 @@
+"""The `serve` command: run the local Neptune ML API in the foreground until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import ssl
+import threading
+from types import FrameType
+
+from neptune_ml_endpoint.local.api.endpoints import Timings
+from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, OPERATIONS, Fault
+from neptune_ml_endpoint.local.api.service import LocalNeptuneMlApi
+
+LOGGER = logging.getLogger("neptune_ml_endpoint.local.api")
+DEFAULT_PORT = 8182
+
+
+def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `serve` on the CLI's subparsers."""
+    defaults = Timings()
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the local Neptune ML API",
+        description=(
+            "Serve the Neptune Data API's ML endpoint operations locally. Point boto3 at it with "
+            "boto3.client('neptunedata', endpoint_url='http://HOST:PORT'). A training or transform "
+            "job id starting with 'failing-' makes the endpoint end Failed."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any (default %(default)s)")
+    parser.add_argument("--region", default="us-east-1", help="region in ARNs (default %(default)s)")
+    parser.add_argument("--account", default="123456789012", help="account in ARNs (default %(default)s)")
+    parser.add_argument("--creating-seconds", type=_seconds, default=defaults.creating,
+                        help="Creating -> InService (default %(default)s)")
+    parser.add_argument("--updating-seconds", type=_seconds, default=defaults.updating,
+                        help="Updating -> InService (default %(default)s)")
+    parser.add_argument("--deleting-seconds", type=_seconds, default=defaults.deleting,
+                        help="Deleting -> gone (default %(default)s)")
+    parser.add_argument("--throttle-rps", type=float, default=None,
+                        help="answer 429 TooManyRequestsException above this many requests per second")
+    parser.add_argument(
+        "--fault", action="append", default=[], type=_fault, metavar="KIND[,name=value...]",
+        help=(f"inject a fault, repeatable; KIND is one of {', '.join(FAULT_KINDS)}; options "
+              f"operation= ({', '.join(OPERATIONS)}; default any), count= (default 1, or all), "
+              "skip= (default 0), delay= (seconds, for slow). Example: throttle,operation=GetMLEndpoint,count=2"),
+    )
+    parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert (if not in the same file)")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until SIGINT or SIGTERM; returns the exit status."""
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
+    api = LocalNeptuneMlApi(
+        timings=Timings(args.creating_seconds, args.updating_seconds, args.deleting_seconds),
+        host=args.host, port=args.port, region=args.region, account=args.account,
+        ssl_context=_tls_context(args.tls_cert, args.tls_key),
+    )
+    for fault in args.fault:
+        api.add_fault(fault)
+    api.set_rate_limit(args.throttle_rps)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        LOGGER.info("Received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with api:
+            LOGGER.info("Local Neptune ML API listening on %s (creating %ss, updating %ss, deleting %ss)",
+                        api.url, api.timings.creating, api.timings.updating, api.timings.deleting)
+            while not stop.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    LOGGER.info("Stopped after %d requests", len(api.requests()))
+    return 0
+
+
+def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("seconds cannot be negative")
+    return value
+
+
+def _fault(text: str) -> Fault:
+    try:
+        return Fault.parse(text)
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
