@@ -282,3 +282,28 @@ def _shown(value: object, limit: int = 80) -> str:
     """A value quoted for an error message, cut short so a Reason stays small."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_connection(raw: Mapping[str, Any]) -> tuple[str, str | None]:
+    """NeptuneEndpoint and NeptuneIamRoleArn alone, checked: all that deleting an endpoint needs.
+
+    Other properties are not looked at. Raises PropertyError when NeptuneEndpoint is
+    missing or either value is invalid.
+    """
+    address = raw.get("NeptuneEndpoint")
+    if not isinstance(address, str) or not address:
+        raise PropertyError("NeptuneEndpoint", "is missing", _BY_NAME["NeptuneEndpoint"].description)
+    role_arn = raw.get("NeptuneIamRoleArn")
+    return check_neptune_endpoint(address), check_role_arn(str(role_arn)) if role_arn else None
+
+
+# --- the handler's settings (environment variables of the Lambda function) --------------
+# Each is optional; the local player sets short values so deployments finish in seconds.
+
+ENV_CONNECT_TIMEOUT = "NEPTUNE_ML_ENDPOINT_CONNECT_TIMEOUT"  # seconds to connect to Neptune (5)
+ENV_READ_TIMEOUT = "NEPTUNE_ML_ENDPOINT_READ_TIMEOUT"  # seconds to wait for a response (15)
+ENV_MAX_ATTEMPTS = "NEPTUNE_ML_ENDPOINT_MAX_ATTEMPTS"  # botocore attempts per call, first included (4)
+ENV_CLIENT_TIMEOUT_RETRIES = "NEPTUNE_ML_ENDPOINT_CLIENT_TIMEOUT_RETRIES"  # extra tries after a 408 (2)
+ENV_WAIT_FIRST_SECONDS = "NEPTUNE_ML_ENDPOINT_WAIT_FIRST_SECONDS"  # first pause between status checks (1)
+ENV_WAIT_MAX_SECONDS = "NEPTUNE_ML_ENDPOINT_WAIT_MAX_SECONDS"  # longest pause between status checks (5)
+ENV_SAFETY_MARGIN_SECONDS = "NEPTUNE_ML_ENDPOINT_SAFETY_MARGIN_SECONDS"  # invocation time kept back (120)

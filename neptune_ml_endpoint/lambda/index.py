@@ -1,0 +1,151 @@
+"""Lambda entry point of Custom::NeptuneMlEndpoint: crhelper glue only.
+
+A request's first invocation runs its first step here, waiting for the endpoint while the
+invocation has time. Then crhelper answers: a finished (or failed) request goes to a
+CfnResource without poll functions, which replays the outcome and sends the answer at once; a
+request still waiting goes to a CfnResource with poll functions, which replays the outcome and
+sets up crhelper's polling (an EventBridge rule every minute). Each poll invocation makes one
+status check; the last one answers and removes the rule and the permission.
+Neither the event, its ResponseURL nor credentials are ever logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from crhelper import CfnResource
+from ml_endpoint_resource import Finished, MlEndpointResource, Outcome, Request, RequestFailed, Wait
+from ml_endpoint_waiter import Deadline, WaitSettings, wait_in_invocation
+
+logger = logging.getLogger(__name__)
+
+# crhelper names its rule LogicalResourceId + 8 characters; EventBridge allows 64.
+POLLING_LOGICAL_ID_MAX = 64 - 8
+
+Answer = Outcome | RequestFailed
+CrhelperFunction = Callable[[dict[str, Any], Any], "str | None"]
+
+
+class _FirstStep:
+    """The outcome this invocation already reached, for crhelper's create/update/delete function."""
+
+    outcome: Answer | None = None
+
+    def take(self) -> Answer:
+        outcome, self.outcome = self.outcome, None
+        if outcome is None:
+            raise RequestFailed("No outcome to answer with; the handler was not entered by index.handler", None)
+        return outcome
+
+
+_first_step = _FirstStep()
+_helpers: dict[bool, CfnResource] = {}
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda handler: CloudFormation's requests and crhelper's poll invocations."""
+    if "CrHelperPoll" in event:
+        _helper(polling=True)(event, context)
+        return
+    outcome = _hand_over_or_fail(_run_first_step(event, context), event)
+    _first_step.outcome = outcome
+    try:
+        _helper(polling=isinstance(outcome, Wait))(event, context)
+    finally:
+        _first_step.outcome = None
+
+
+def _run_first_step(event: dict[str, Any], context: Any) -> Answer:
+    """Start the request and wait in this invocation; every exception becomes a failure."""
+    resource: MlEndpointResource | None = None
+    try:
+        resource = MlEndpointResource(Request.from_event(event))
+        settings = WaitSettings.from_environment()
+        deadline = Deadline(context, settings.safety_margin)
+        return wait_in_invocation(resource, resource.start(), deadline, settings)
+    except RequestFailed as failed:
+        return failed
+    except Exception as error:
+        logger.exception("Unexpected %s in the first step", type(error).__name__)
+        physical_id = resource.physical_id_on_failure(None) if resource else None
+        return RequestFailed(f"Unexpected {type(error).__name__}: {error}", physical_id)
+
+
+def _hand_over_or_fail(outcome: Answer, event: dict[str, Any]) -> Answer:
+    """A Wait that polling can carry on with goes to polling; other Waits fail with the reason why."""
+    if not isinstance(outcome, Wait):
+        return outcome
+    request_type = event["RequestType"]
+    if outcome.kind == Wait.SETTLED:
+        return RequestFailed(
+            f"Update: endpoint {outcome.endpoint_id} was still busy with an earlier change when this "
+            "invocation ran out of time, so the update was not sent. Update the stack again once it is "
+            "InService", str(event.get("PhysicalResourceId") or "") or None)
+    if len(str(event["LogicalResourceId"])) > POLLING_LOGICAL_ID_MAX:
+        physical_id = outcome.endpoint_id if request_type != "Update" else event.get("PhysicalResourceId")
+        return RequestFailed(
+            f"{request_type}: endpoint {outcome.endpoint_id} is not ready yet and the logical id is longer "
+            f"than the {POLLING_LOGICAL_ID_MAX} characters crhelper's polling allows. Shorten the logical id",
+            physical_id)
+    logger.info("%s: endpoint %s is not done within this invocation; polling every minute",
+                request_type, outcome.endpoint_id)
+    return outcome
+
+
+def _helper(polling: bool) -> CfnResource:
+    """The CfnResource that answers at once, or the one that polls; each made on first use."""
+    if polling not in _helpers:
+        helper = CfnResource(log_level="INFO", boto_level="CRITICAL", sleep_on_delete=0, polling_interval=1)
+        replay = _replay_first_step(helper)
+        helper.create(replay)
+        helper.update(replay)
+        helper.delete(replay)
+        if polling:
+            poll = _poll_once(helper)
+            helper.poll_create(poll)
+            helper.poll_update(poll)
+            helper.poll_delete(poll)
+        _helpers[polling] = helper
+    return _helpers[polling]
+
+
+def _replay_first_step(helper: CfnResource) -> CrhelperFunction:
+    def replay(event: dict[str, Any], context: Any) -> str | None:
+        return _answer(helper, _first_step.take())
+    return replay
+
+
+def _poll_once(helper: CfnResource) -> CrhelperFunction:
+    def poll(event: dict[str, Any], context: Any) -> str | None:
+        resource = MlEndpointResource(Request.from_event(event))
+        try:
+            wait = Wait.from_data(helper.Data)
+            outcome: Answer = resource.check(wait)
+        except RequestFailed as failed:
+            outcome = failed
+        except Exception as error:
+            logger.exception("Unexpected %s while polling", type(error).__name__)
+            endpoint_id = helper.Data.get("PhysicalResourceId") or None
+            outcome = RequestFailed(f"Unexpected {type(error).__name__}: {error}",
+                                    resource.physical_id_on_failure(endpoint_id))
+        if isinstance(outcome, Wait):
+            return None
+        return _answer(helper, outcome)
+    return poll
+
+
+def _answer(helper: CfnResource, outcome: Answer) -> str | None:
+    """Put the outcome into crhelper's shape: Data and the physical id, or a raised failure."""
+    if isinstance(outcome, RequestFailed):
+        helper.Data = {}
+        if outcome.physical_id:
+            helper.PhysicalResourceId = outcome.physical_id
+        raise outcome
+    if isinstance(outcome, Wait):
+        helper.Data = outcome.to_data()
+        return outcome.endpoint_id
+    assert isinstance(outcome, Finished)
+    helper.Data = dict(outcome.attributes)
+    return outcome.physical_id

@@ -1,0 +1,190 @@
+"""The three Neptune Data API calls an ML endpoint resource makes, through boto3's neptunedata.
+
+The client talks to the cluster at the resource's NeptuneEndpoint, in the region named by
+AWS_REGION, with botocore's "standard" retry mode: throttling (429
+TooManyRequestsException), 5xx answers and connection or read timeouts are retried with
+backoff. Neptune's 408 ClientTimeoutException is not among botocore's transient errors, so
+this module retries that one code itself, a bounded number of times (see NeptuneDataClient).
+
+Environment variables (optional; names in neptune_ml_endpoint.schema):
+  NEPTUNE_ML_ENDPOINT_CONNECT_TIMEOUT         seconds to open a connection (default 5)
+  NEPTUNE_ML_ENDPOINT_READ_TIMEOUT            seconds to wait for an answer (default 15)
+  NEPTUNE_ML_ENDPOINT_MAX_ATTEMPTS            botocore attempts per call, the first included (default 4)
+  NEPTUNE_ML_ENDPOINT_CLIENT_TIMEOUT_RETRIES  extra tries after a 408 ClientTimeoutException (default 2)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from neptune_ml_endpoint.schema import (
+    ENV_CLIENT_TIMEOUT_RETRIES,
+    ENV_CONNECT_TIMEOUT,
+    ENV_MAX_ATTEMPTS,
+    ENV_READ_TIMEOUT,
+)
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT_EXTRA = "neptune-ml-endpoint"
+NOT_FOUND = "MLResourceNotFoundException"
+CLIENT_TIMEOUT = "ClientTimeoutException"
+_T = TypeVar("_T")
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment, or the default when unset or not a number."""
+    try:
+        value = float(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+    return value if value >= 0 else default
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Timeouts and retry counts of the Neptune Data API client."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    max_attempts: int = 4
+    client_timeout_retries: int = 2
+
+    @classmethod
+    def from_environment(cls) -> ClientSettings:
+        """The defaults, overridden by the environment variables in this module's docstring."""
+        defaults = cls()
+        return cls(
+            connect_timeout=env_number(ENV_CONNECT_TIMEOUT, defaults.connect_timeout),
+            read_timeout=env_number(ENV_READ_TIMEOUT, defaults.read_timeout),
+            max_attempts=max(1, int(env_number(ENV_MAX_ATTEMPTS, defaults.max_attempts))),
+            client_timeout_retries=int(env_number(ENV_CLIENT_TIMEOUT_RETRIES, defaults.client_timeout_retries)),
+        )
+
+
+class NeptuneApiError(Exception):
+    """A call that failed after retries; `reason` says which call, Neptune's code and its message."""
+
+    def __init__(self, operation: str, code: str, detail: str) -> None:
+        self.operation = operation
+        self.code = code
+        self.detail = detail
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        return f"{self.operation} failed with {self.code}: {self.detail or 'no details given'}"
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    """GetMLEndpoint's answer."""
+
+    endpoint_id: str
+    status: str
+    sagemaker_name: str = ""
+    sagemaker_arn: str = ""
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class StartedEndpoint:
+    """CreateMLEndpoint's answer (for a new endpoint or an update)."""
+
+    endpoint_id: str
+    arn: str
+    creation_time_in_millis: int
+
+
+@functools.lru_cache(maxsize=8)
+def _boto_client(neptune_endpoint: str, region: str | None, settings: ClientSettings) -> Any:
+    """One neptunedata client per cluster address and settings, reused across invocations."""
+    config = Config(
+        region_name=region,
+        retries={"mode": "standard", "total_max_attempts": settings.max_attempts},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        user_agent_extra=USER_AGENT_EXTRA,
+    )
+    return boto3.client("neptunedata", endpoint_url=neptune_endpoint, config=config)
+
+
+class NeptuneDataClient:
+    """GetMLEndpoint, CreateMLEndpoint and DeleteMLEndpoint on one cluster, errors made readable."""
+
+    def __init__(self, neptune_endpoint: str, role_arn: str | None,
+                 settings: ClientSettings | None = None) -> None:
+        self._settings = settings or ClientSettings.from_environment()
+        self._client = _boto_client(neptune_endpoint, os.environ.get("AWS_REGION"), self._settings)
+        self._role = {"neptuneIamRoleArn": role_arn} if role_arn else {}
+
+    def get_endpoint(self, endpoint_id: str) -> EndpointStatus | None:
+        """The endpoint's status, or None when Neptune does not know the id."""
+        try:
+            answer = self._call("GetMLEndpoint", lambda: self._client.get_ml_endpoint(id=endpoint_id, **self._role))
+        except NeptuneApiError as error:
+            if error.code == NOT_FOUND:
+                return None
+            raise
+        sagemaker = answer.get("endpoint") or {}
+        return EndpointStatus(
+            endpoint_id=answer.get("id") or endpoint_id,
+            status=answer.get("status") or sagemaker.get("status") or "",
+            sagemaker_name=sagemaker.get("name") or "",
+            sagemaker_arn=sagemaker.get("arn") or "",
+            failure_reason=sagemaker.get("failureReason") or "",
+        )
+
+    def create_endpoint(self, request: dict[str, Any]) -> StartedEndpoint:
+        """CreateMLEndpoint with the request from EndpointSpec.create_request (update or new)."""
+        answer = self._call("CreateMLEndpoint", lambda: self._client.create_ml_endpoint(**request))
+        return StartedEndpoint(
+            endpoint_id=answer.get("id") or request["id"],
+            arn=answer.get("arn") or "",
+            creation_time_in_millis=int(answer.get("creationTimeInMillis") or 0),
+        )
+
+    def delete_endpoint(self, endpoint_id: str) -> bool:
+        """Start deleting the endpoint; False when Neptune does not know the id."""
+        try:
+            self._call("DeleteMLEndpoint", lambda: self._client.delete_ml_endpoint(id=endpoint_id, **self._role))
+        except NeptuneApiError as error:
+            if error.code == NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def _call(self, operation: str, call: Callable[[], _T]) -> _T:
+        """Run one API call, retrying 408s a few times and turning every failure into NeptuneApiError.
+
+        Neptune answers 408 ClientTimeoutException when a request timed out inside the cluster;
+        botocore's standard mode does not count that code as transient, yet repeating the call
+        is safe: Get and Delete are idempotent, and a repeated create of an endpoint that the
+        first try did start is answered with an error that the caller resolves by adopting it.
+        """
+        retries = self._settings.client_timeout_retries
+        for attempt in range(retries + 1):
+            try:
+                return call()
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code") or "UnknownError")
+                if code == CLIENT_TIMEOUT and attempt < retries:
+                    logger.info("%s timed out in Neptune (408); trying again", operation)
+                    time.sleep(min(0.5 * 2**attempt, 4.0))
+                    continue
+                detail = str(error.response.get("detailedMessage") or error.response.get("Error", {}).get("Message")
+                             or "")
+                raise NeptuneApiError(operation, code, detail) from None
+            except BotoCoreError as error:
+                raise NeptuneApiError(operation, type(error).__name__, str(error)) from None
+        raise AssertionError("unreachable: the loop returns or raises")

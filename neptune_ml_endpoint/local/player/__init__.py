@@ -1,0 +1,1 @@
+"""The CloudFormation player: deploys the example app's template against the local Neptune ML API."""
