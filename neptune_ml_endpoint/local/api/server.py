@@ -79,6 +79,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NeptuneMlLocal/1.0"
     timeout = IDLE_CONNECTION_SECONDS
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._answer()
@@ -96,7 +97,8 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self._answer()
 
     def _answer(self) -> None:
-        arrived = time.monotonic()
+        started = time.monotonic()
+        arrived = self.server.dispatcher.store.clock()
         request_id = str(uuid.uuid4())
         try:
             reply = self.server.dispatcher.handle(self.command, self.path, self._read_body(), request_id)
@@ -109,8 +111,8 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             reply = Reply(failure.status, failure.body(request_id), None, error_code=failure.code)
         if reply.delay:
             self.server.stopping.wait(reply.delay)
+        self._record(reply, arrived, time.monotonic() - started)  # before answering: clients may look
         self._send(reply, request_id)
-        self._record(reply, arrived)
 
     def _read_body(self) -> bytes:
         length_text = self.headers.get("Content-Length", "0") or "0"
@@ -140,12 +142,12 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()
 
-    def _record(self, reply: Reply, arrived: float) -> None:
+    def _record(self, reply: Reply, arrived: float, seconds: float) -> None:
         self.server.request_log.append(RecordedRequest(
             operation=reply.operation, endpoint_id=reply.endpoint_id, status_code=reply.status,
             at=arrived, fault=reply.fault, method=self.command, path=self.path, error_code=reply.error_code,
         ))
-        LOGGER.info("%s", _log_line(self.command, self.path, reply, time.monotonic() - arrived))
+        LOGGER.info("%s", _log_line(self.command, self.path, reply, seconds))
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Requests are logged once, by _record."""

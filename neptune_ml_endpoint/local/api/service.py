@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -29,13 +31,15 @@ class LocalNeptuneMlApi:
         region: str = "us-east-1",
         account: str = "123456789012",
         ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` (seconds, monotonic) drives status transitions and the rate limit."""
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
-        self._store = EndpointStore(timings if timings is not None else Timings(), region, account)
+        self._store = EndpointStore(timings if timings is not None else Timings(), region, account, clock)
         self._faults = FaultPlan()
-        self._limiter = RateLimiter()
+        self._limiter = RateLimiter(clock=clock)
         self._requests = RequestLog()
         self._stopping = threading.Event()
         self._server: ApiHttpServer | None = None
@@ -68,7 +72,7 @@ class LocalNeptuneMlApi:
         dispatcher = Dispatcher(self._store, self._faults, self._limiter)
         self._server = ApiHttpServer((self.host, self.port), dispatcher, self._requests,
                                      self.ssl_context, self._stopping)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="local-neptune-ml-api", daemon=True)
         self._thread.start()
         return self
