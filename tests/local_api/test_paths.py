@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -64,7 +66,8 @@ def test_any_text_in_the_path_is_either_a_valid_id_or_refused(api: LocalNeptuneM
 
 
 @pytest.mark.parametrize(("method", "path"), [("PUT", "/ml/endpoints"), ("DELETE", "/ml/endpoints"),
-                                              ("POST", "/ml/endpoints/ep-1"), ("PATCH", "/ml/endpoints/ep-1")])
+                                              ("POST", "/ml/endpoints/ep-1"), ("PATCH", "/ml/endpoints/ep-1"),
+                                              ("OPTIONS", "/ml/endpoints")])
 def test_unsupported_methods_are_unsupported_operations(api: LocalNeptuneMlApi, method: str, path: str) -> None:
     status, _, answer = raw_request(api.url, method, path, b"{}")
     assert (status, answer["code"]) == (400, "UnsupportedOperationException")
@@ -76,6 +79,16 @@ def test_unknown_paths_are_not_found(api: LocalNeptuneMlApi, path: str) -> None:
     status, _, answer = raw_request(api.url, "GET", path)
     assert (status, answer["code"]) == (404, "UnsupportedOperationException")
     assert "/ml/endpoints" in answer["detailedMessage"]
+
+
+def test_a_malformed_request_gets_a_json_error(api: LocalNeptuneMlApi) -> None:
+    host, port = api.url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")
+        answer = connection.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414 ")
+    assert json.loads(body)["code"] == "BadRequestException"
 
 
 def test_any_sigv4_authorization_is_accepted(api: LocalNeptuneMlApi) -> None:

@@ -85,7 +85,8 @@ def test_serve_answers_boto3_and_stops_cleanly_on_a_signal(
     assert "Stopped after" in _wait_for(lines, "Stopped", timeout=5)
 
 
-@pytest.mark.parametrize("argv", [[], ["serve", "--fault", "explode"], ["serve", "--creating-seconds", "-1"]])
+@pytest.mark.parametrize("argv", [[], ["serve", "--fault", "explode"], ["serve", "--creating-seconds", "-1"],
+                                  ["serve", "--throttle-rps", "0"]])
 def test_bad_command_lines_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)

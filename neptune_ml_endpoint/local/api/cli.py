@@ -39,7 +39,7 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="Updating -> InService (default %(default)s)")
     parser.add_argument("--deleting-seconds", type=_seconds, default=defaults.deleting,
                         help="Deleting -> gone (default %(default)s)")
-    parser.add_argument("--throttle-rps", type=float, default=None,
+    parser.add_argument("--throttle-rps", type=_positive, default=None,
                         help="answer 429 TooManyRequestsException above this many requests per second")
     parser.add_argument(
         "--fault", action="append", default=[], type=_fault, metavar="KIND[,name=value...]",
@@ -96,6 +96,13 @@ def _seconds(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError("seconds cannot be negative")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
     return value
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import socketserver
 import ssl
 import struct
 import sys
@@ -40,6 +41,11 @@ class ApiHttpServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, ApiRequestHandler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the host (slow where DNS is unreachable)."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = super().get_request()
@@ -81,20 +87,11 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     timeout = IDLE_CONNECTION_SECONDS
     disable_nagle_algorithm = True
 
-    def do_GET(self) -> None:
-        self._answer()
-
-    def do_POST(self) -> None:
-        self._answer()
-
-    def do_DELETE(self) -> None:
-        self._answer()
-
-    def do_PUT(self) -> None:
-        self._answer()
-
-    def do_PATCH(self) -> None:
-        self._answer()
+    def __getattr__(self, name: str) -> Any:
+        """Every method (do_GET, do_PUT, ...) is answered; unsupported ones get Neptune's error."""
+        if name.startswith("do_"):
+            return self._answer
+        raise AttributeError(name)
 
     def _answer(self) -> None:
         started = time.monotonic()
@@ -131,7 +128,8 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("x-amzn-RequestId", request_id)
             self.end_headers()
-            self.wfile.write(payload)
+            if self.command != "HEAD":
+                self.wfile.write(payload)
         except OSError as error:
             self.close_connection = True
             LOGGER.info("Client left before the answer to %s %s: %s", self.command, self.path, error)
@@ -148,6 +146,14 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             at=arrived, fault=reply.fault, method=self.command, path=self.path, error_code=reply.error_code,
         ))
         LOGGER.info("%s", _log_line(self.command, self.path, reply, seconds))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed requests (bad request line, headers too long) also get a JSON error body."""
+        self.close_connection = True
+        error = ApiError(BAD_REQUEST, message or explain or "The request could not be read", status=code)
+        request_id = str(uuid.uuid4())
+        LOGGER.info("Malformed request from %s -> %d: %s", self.address_string(), code, error.message)
+        self._send(Reply(code, error.body(request_id), None, error_code=error.code), request_id)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Requests are logged once, by _record."""
