@@ -3,8 +3,10 @@
 The client talks to the cluster at the resource's NeptuneEndpoint, in the region named by
 AWS_REGION, with botocore's "standard" retry mode: throttling (429
 TooManyRequestsException), 5xx answers and connection or read timeouts are retried with
-backoff. Neptune's 408 ClientTimeoutException is not among botocore's transient errors, so
-this module retries that one code itself, a bounded number of times (see NeptuneDataClient).
+backoff. Neptune's 408 ClientTimeoutException is not among botocore's generic transient
+errors: botocore retries it only when its neptunedata model marks the error retryable (botocore
+1.44's does). With a model that does not, this module retries that one code itself, a bounded
+number of times (see NeptuneDataClient._call), so a 408 is retried whatever the runtime's botocore.
 
 Environment variables (optional; names in neptune_ml_endpoint.schema):
   NEPTUNE_ML_ENDPOINT_CONNECT_TIMEOUT         seconds to open a connection (default 5)
@@ -26,6 +28,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.model import NoShapeFoundError
 
 from neptune_ml_endpoint.schema import (
     ENV_CLIENT_TIMEOUT_RETRIES,
@@ -119,6 +122,15 @@ def _boto_client(neptune_endpoint: str, region: str | None, settings: ClientSett
     return boto3.client("neptunedata", endpoint_url=neptune_endpoint, config=config)
 
 
+def botocore_retries_client_timeouts(client: Any) -> bool:
+    """True when botocore's model marks ClientTimeoutException retryable, so standard mode retries it."""
+    try:
+        shape = client.meta.service_model.shape_for(CLIENT_TIMEOUT)
+    except NoShapeFoundError:  # a model without the shape
+        return False
+    return shape.metadata.get("retryable") is not None
+
+
 class NeptuneDataClient:
     """GetMLEndpoint, CreateMLEndpoint and DeleteMLEndpoint on one cluster, errors made readable."""
 
@@ -127,6 +139,9 @@ class NeptuneDataClient:
         self._settings = settings or ClientSettings.from_environment()
         self._client = _boto_client(neptune_endpoint, os.environ.get("AWS_REGION"), self._settings)
         self._role = {"neptuneIamRoleArn": role_arn} if role_arn else {}
+        self._client_timeout_retries = (
+            0 if botocore_retries_client_timeouts(self._client) else self._settings.client_timeout_retries
+        )
 
     def get_endpoint(self, endpoint_id: str) -> EndpointStatus | None:
         """The endpoint's status, or None when Neptune does not know the id."""
@@ -165,14 +180,13 @@ class NeptuneDataClient:
         return True
 
     def _call(self, operation: str, call: Callable[[], _T]) -> _T:
-        """Run one API call, retrying 408s a few times and turning every failure into NeptuneApiError.
+        """Run one API call, retrying 408s when botocore does not, and turn failures into NeptuneApiError.
 
-        Neptune answers 408 ClientTimeoutException when a request timed out inside the cluster;
-        botocore's standard mode does not count that code as transient, yet repeating the call
-        is safe: Get and Delete are idempotent, and a repeated create of an endpoint that the
-        first try did start is answered with an error that the caller resolves by adopting it.
+        Neptune answers 408 ClientTimeoutException when a request timed out inside the cluster.
+        Repeating the call is safe: Get and Delete are idempotent, and a repeated create of an
+        endpoint that the first try did start is refused, which the caller resolves by adopting it.
         """
-        retries = self._settings.client_timeout_retries
+        retries = self._client_timeout_retries
         for attempt in range(retries + 1):
             try:
                 return call()
