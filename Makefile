@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_modules/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
+# jsii warns on every start that Node.js 20 is past its end of life; Node.js 22 or newer is quiet.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: install test demo bench lint clean
