@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from neptune_ml_endpoint.local.api.cli import add_serve_command
+from neptune_ml_endpoint.local.player.cli import add_player_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_serve_command(subparsers)
+    add_player_commands(subparsers)
     return parser
 
 

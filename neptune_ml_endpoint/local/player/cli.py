@@ -1,0 +1,107 @@
+"""The `deploy`, `update` and `destroy` commands of `python -m neptune_ml_endpoint.local`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.player.state import DEFAULT_STATE_DIR
+
+if TYPE_CHECKING:
+    from neptune_ml_endpoint.local.player.player import Player
+
+Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def add_player_commands(subparsers: Subparsers) -> None:
+    """Register deploy, update and destroy on the CLI's subparsers."""
+    deploy = subparsers.add_parser(
+        "deploy", help="deploy the CDK app locally against the local Neptune ML API",
+        description=(
+            "Synthesize the CDK app and play CloudFormation's side of every Custom::NeptuneMlEndpoint: "
+            "the bundled handler runs locally, the Neptune cluster is simulated by the local Neptune ML "
+            "API (started in the background unless --api-url is given). A second deploy updates."
+        ),
+    )
+    _add_app_arguments(deploy)
+    deploy.set_defaults(func=_run_deploy)
+    update = subparsers.add_parser(
+        "update", help="like deploy, but only when the app is already deployed",
+        description="Deploy the changed app over an existing local deployment (fails if there is none).",
+    )
+    _add_app_arguments(update)
+    update.set_defaults(func=_run_update)
+    destroy = subparsers.add_parser(
+        "destroy", help="delete what deploy created and forget the local deployment",
+        description=("Delete every deployed resource (resources with DeletionPolicy Retain are kept), "
+                     "remove the state, and stop the local Neptune ML API that deploy started."),
+    )
+    _add_common_arguments(destroy)
+    destroy.set_defaults(func=_run_destroy)
+
+
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help="stacks to act on (default: all)")
+    parser.add_argument("--api-url", help="use the local Neptune ML API at this address")
+    parser.add_argument("--poll-seconds", type=_positive, default=DEFAULT_POLL_SECONDS,
+                        help="run crhelper's polling rules this often instead of every minute "
+                             "(default %(default)s)")
+    parser.add_argument("--function-timeout", type=_positive, default=None, metavar="SECONDS",
+                        help="the handler's timeout instead of the function's Timeout")
+    parser.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
+                        help="where the deployment is remembered (default %(default)s)")
+
+
+def _add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_common_arguments(parser)
+    parser.add_argument("--app", help="the CDK app's command, or a synthesized cloud assembly folder "
+                                      "(default: the app of ./cdk.json)")
+    parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
+                        help="CDK context for synthesis, repeatable")
+    parser.add_argument("--parameters", action="append", default=[], type=_pair, metavar="NAME=VALUE",
+                        help="a CloudFormation parameter's value, repeatable")
+
+
+def _player(args: argparse.Namespace) -> Player:
+    """The Player for these arguments (imported here, so `serve` does not load the player)."""
+    from neptune_ml_endpoint.local.player.player import Player, PlayerOptions
+
+    return Player(PlayerOptions(
+        project_dir=Path.cwd(),
+        state_dir=args.state_dir,
+        app=getattr(args, "app", None),
+        context=dict(getattr(args, "context", [])),
+        parameters=dict(getattr(args, "parameters", [])),
+        stacks=tuple(args.stacks),
+        api_url=args.api_url,
+        poll_seconds=args.poll_seconds,
+        function_timeout=args.function_timeout,
+    ))
+
+
+def _run_deploy(args: argparse.Namespace) -> int:
+    return _player(args).deploy()
+
+
+def _run_update(args: argparse.Namespace) -> int:
+    return _player(args).deploy(require_existing=True)
+
+
+def _run_destroy(args: argparse.Namespace) -> int:
+    return _player(args).destroy()
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, separator, value = text.partition("=")
+    if not separator or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key, value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value

@@ -1,0 +1,79 @@
+"""The local cloud one player run needs: response URLs, EventBridge and Lambda stubs, functions, polling."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
+from neptune_ml_endpoint.local.player.lambda_runtime import FunctionRegistry
+from neptune_ml_endpoint.local.player.polling import RulePoller
+from neptune_ml_endpoint.local.player.protocol import CloudFormationSide
+from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.player.state import FunctionState
+
+NOWHERE = "http://127.0.0.1:9"
+"""Where AWS clients without a local stand-in are sent, so that none reaches AWS."""
+
+Say = Callable[[str], None]
+
+
+def fake_credentials() -> dict[str, str]:
+    """Credentials and settings that keep an AWS SDK away from real accounts and instance metadata."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": NOWHERE,
+    }
+
+
+class CloudSession:
+    """Starts the receiver, the stubs and the rule poller; invokes the registered functions."""
+
+    def __init__(self, log_dir: Path, poll_seconds: float, function_timeout: float | None, say: Say) -> None:
+        self._log_dir = Path(log_dir)
+        self._poll_seconds = poll_seconds
+        self._function_timeout = function_timeout
+        self._say = say
+        self._receiver = ResponseReceiver()
+        self._stubs = LocalCloudStubs()
+        self._registry: FunctionRegistry | None = None
+        self._poller: RulePoller | None = None
+
+    def __enter__(self) -> Self:
+        self._receiver.start()
+        self._stubs.start()
+        environment = {**fake_credentials(), **self._receiver.env(), **self._stubs.env()}
+        self._registry = FunctionRegistry(environment, self._log_dir, self._function_timeout)
+        self._poller = RulePoller(self._stubs, self._registry.invoke, self._poll_seconds, self._announce)
+        self._poller.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+        self._stubs.stop()
+        self._receiver.stop()
+
+    def add_functions(self, functions: Iterable[FunctionState], region: str) -> None:
+        """Make functions invokable, in the stack's region."""
+        assert self._registry is not None, "use CloudSession in a with block"
+        for function in functions:
+            self._registry.add(function, {"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
+
+    def cloudformation(self, stack_id: str) -> CloudFormationSide:
+        """CloudFormation's side of the protocol for one stack."""
+        assert self._registry is not None and self._poller is not None, "use CloudSession in a with block"
+        return CloudFormationSide(stack_id, self._receiver, self._registry, self._poller.busy_with)
+
+    def _announce(self, rule: RuleSnapshot, period: float) -> None:
+        self._say(f"  {rule.name}: the function handed over to polling ({rule.schedule_expression}); "
+                  f"invoking it every {period:g} s until it answers")

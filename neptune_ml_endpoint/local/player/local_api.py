@@ -1,0 +1,120 @@
+"""The local Neptune ML API that stands in for the cluster: reach it, or start one in the background.
+
+An API started by `deploy` outlives the command (its endpoints must still be there for
+`update` and `destroy`); its address and process id are kept in the state, and `destroy`
+stops it once nothing is deployed any more.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from neptune_ml_endpoint.local.player.state import ApiProcess
+
+HOST = "127.0.0.1"
+START_SECONDS = 20.0
+STOP_SECONDS = 5.0
+MAX_LISTED = 1024
+_SERVE_MODULE = "neptune_ml_endpoint.local"
+
+
+class LocalApiError(RuntimeError):
+    """The local Neptune ML API cannot be reached or started; the message says what to do."""
+
+
+def _client(url: str) -> object:
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
+                                    region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    return session.client("neptunedata", endpoint_url=url, config=config)
+
+
+def endpoint_ids(url: str) -> list[str]:
+    """The ids of every endpoint the API at url knows (ListMLEndpoints)."""
+    try:
+        answer = _client(url).list_ml_endpoints(maxItems=MAX_LISTED)  # type: ignore[attr-defined]
+    except (BotoCoreError, ClientError) as error:
+        raise LocalApiError(f"The local Neptune ML API at {url} does not answer: {error}") from None
+    return sorted(str(i) for i in answer.get("ids", []))
+
+
+def answers(url: str) -> bool:
+    """True when an API at url answers ListMLEndpoints."""
+    try:
+        endpoint_ids(url)
+    except LocalApiError:
+        return False
+    return True
+
+
+def start_background_api(log_file: Path) -> ApiProcess:
+    """Start `serve` on a free port in its own session, logging to log_file; wait until it answers."""
+    port = _free_port()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LocalApiError(f"The local Neptune ML API stopped at start; see {log_file}")
+        if answers(url):
+            return ApiProcess(url=url, pid=process.pid, log_file=str(log_file))
+        time.sleep(0.2)
+    process.kill()
+    raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
+
+
+def stop_background_api(api: ApiProcess) -> bool:
+    """Stop an API this module started (checked by its command line); True when it is gone."""
+    if not _is_our_server(api.pid):
+        return True
+    os.kill(api.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while time.monotonic() < deadline:
+        if not _alive(api.pid):
+            return True
+        time.sleep(0.1)
+    os.kill(api.pid, signal.SIGKILL)
+    return not _alive(api.pid)
+
+
+def _is_our_server(pid: int) -> bool:
+    try:
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return _SERVE_MODULE.encode() in command_line and b"serve" in command_line
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)  # reaps it when it is our own child
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return _is_our_server(pid)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])

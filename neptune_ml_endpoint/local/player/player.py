@@ -1,0 +1,270 @@
+"""The local deploy commands: synthesize, play each stack against the local API, keep the state."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from neptune_ml_endpoint.local.player import local_api
+from neptune_ml_endpoint.local.player.assembly import AssemblyError, StackTemplate, read_assembly
+from neptune_ml_endpoint.local.player.cloud_session import CloudSession
+from neptune_ml_endpoint.local.player.intrinsics import (
+    PSEUDO_ACCOUNT,
+    PSEUDO_REGION,
+    ResolveError,
+    StackIdentity,
+)
+from neptune_ml_endpoint.local.player.local_api import LocalApiError
+from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.player.progress import ProgressPrinter
+from neptune_ml_endpoint.local.player.stack_engine import StackEngine, StackResult
+from neptune_ml_endpoint.local.player.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
+from neptune_ml_endpoint.local.player.state import (
+    DEFAULT_STATE_DIR,
+    DeploymentState,
+    FunctionState,
+    StackState,
+    StateStore,
+)
+from neptune_ml_endpoint.local.player.synth import SynthError, synthesize
+from neptune_ml_endpoint.schema import RESOURCE_TYPE
+
+
+class PlayerError(RuntimeError):
+    """An expected failure: printed as a message, never as a traceback."""
+
+
+@dataclass(frozen=True)
+class PlayerOptions:
+    """What the deploy, update and destroy commands were asked to do."""
+
+    project_dir: Path = field(default_factory=Path.cwd)
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
+    app: str | None = None
+    context: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    stacks: Sequence[str] = ()
+    api_url: str | None = None
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    function_timeout: float | None = None
+
+
+class Player:
+    """Runs the commands; each returns the process exit status."""
+
+    def __init__(self, options: PlayerOptions, out: TextIO | None = None, is_tty: bool | None = None,
+                 heartbeat_seconds: float = 5.0) -> None:
+        self.options = options
+        self.store = StateStore(options.project_dir / options.state_dir)
+        self._out = out or sys.stdout
+        self._progress = ProgressPrinter(self._out, is_tty, heartbeat_seconds)
+
+    # --- deploy / update ------------------------------------------------------------
+
+    def deploy(self, require_existing: bool = False) -> int:
+        """Create or update every selected stack of the app; 1 when anything failed."""
+        try:
+            return self._deploy(require_existing)
+        except (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError) as error:
+            self._say(f"❌  {error}")
+            return 1
+
+    def _deploy(self, require_existing: bool) -> int:
+        state = self.store.load()
+        stacks = self._select(read_assembly(self._assembly()))
+        if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
+            raise PlayerError(f"Nothing to update: no stack of the app is deployed (state: {self.store.path}). "
+                              "Run deploy first")
+        api_url = self._deploy_api(state)
+        self.store.save(state)
+        with self._progress, self._session() as session:
+            for stack in stacks:
+                if not self._deploy_stack(stack, state, session, api_url):
+                    return 1
+        return 0
+
+    def _assembly(self) -> Path:
+        """A cloud assembly: --app itself when it is one, else synthesized into the state folder."""
+        app = self.options.app
+        if app is not None and (Path(app) / "manifest.json").is_file():
+            return Path(app)
+        self._say("Synthesizing the app with the CDK CLI ...")
+        return synthesize(self.options.project_dir, self.store.assembly_dir, app, self.options.context)
+
+    def _select(self, stacks: list[StackTemplate]) -> list[StackTemplate]:
+        wanted = list(self.options.stacks)
+        if not wanted:
+            return stacks
+        chosen = [s for s in stacks if s.stack_name in wanted or s.artifact_id in wanted]
+        missing = set(wanted) - {s.stack_name for s in chosen} - {s.artifact_id for s in chosen}
+        if missing:
+            known = ", ".join(s.artifact_id for s in stacks)
+            raise PlayerError(f"No stack named {', '.join(sorted(missing))} in the app (stacks: {known})")
+        return chosen
+
+    def _deploy_stack(self, stack: StackTemplate, state: DeploymentState, session: CloudSession,
+                      api_url: str) -> bool:
+        name = stack.stack_name
+        previous = state.stacks.get(name)
+        if previous is not None:
+            _retarget(previous, api_url)
+        region = stack.region or (previous.region if previous else PSEUDO_REGION)
+        account = stack.account or (previous.account if previous else PSEUDO_ACCOUNT)
+        stack_id = previous.stack_id if previous else _new_stack_id(name, region, account)
+        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url, self.options.parameters)
+        functions = plan.functions(self.store.code_root)
+        known = {**(previous.functions if previous else {}), **functions}
+        session.add_functions(known.values(), region)
+        self._describe(plan, functions)
+        engine = StackEngine(name, session.cloudformation(stack_id).send, self._progress)
+        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {})
+        self._remember(state, StackState(name, stack_id, region, account, api_url), result, known,
+                       plan if result.succeeded else None, previous)
+        self.store.save(state)
+        self._report(name, result, state.stacks.get(name))
+        return result.succeeded
+
+    def _describe(self, plan: StackPlan, functions: Mapping[str, FunctionState]) -> None:
+        simulated = plan.simulated_types()
+        self._say(
+            f"{plan.stack.stack_name}: playing {len(plan.desired)} {RESOURCE_TYPE} resource(s) through "
+            f"{', '.join(f.function_name for f in functions.values()) or 'no function'}; "
+            f"{sum(simulated.values())} other resource(s) are simulated, not deployed.")
+        self._say(f"  The Neptune cluster is simulated by the local Neptune ML API at {plan.api_url}: "
+                  f"every {NEPTUNE_ENDPOINT_PROPERTY} points there.")
+
+    def _remember(self, state: DeploymentState, fresh: StackState, result: StackResult,
+                  functions: Mapping[str, FunctionState], plan: StackPlan | None,
+                  previous: StackState | None) -> None:
+        if not result.resources:
+            state.stacks.pop(fresh.stack_name, None)
+            return
+        used = {resource.service_token for resource in result.resources.values()}
+        fresh.resources = result.resources
+        fresh.functions = {arn: function for arn, function in functions.items() if arn in used}
+        if plan is not None:
+            fresh.outputs = plan.outputs(result.resources)
+        elif previous is not None:
+            fresh.outputs = previous.outputs
+        state.stacks[fresh.stack_name] = fresh
+
+    def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
+        if not result.changed:
+            self._say(f"✅  {name} (no changes)")
+        elif result.succeeded:
+            self._say(f"✅  {name}")
+        else:
+            self._say(f"❌  {name} failed and was rolled back: {result.status}")
+            for logical_id, reason in result.failures:
+                self._say(f"   {logical_id}: {reason}")
+            return
+        if stack is not None and stack.outputs:
+            self._say("\nOutputs:")
+            for key, value in stack.outputs.items():
+                self._say(f"{name}.{key} = {value}")
+        self._say("")
+
+    def _deploy_api(self, state: DeploymentState) -> str:
+        """The API to deploy against: --api-url, the one the state used, or a new background one."""
+        if self.options.api_url:
+            return self._reachable(self.options.api_url)
+        recorded = [stack.api_url for stack in state.stacks.values()]
+        if state.api_process is not None:
+            recorded.append(state.api_process.url)
+        for url in recorded:
+            if local_api.answers(url):
+                return url
+        if state.stacks:
+            self._say(f"⚠️  The local Neptune ML API at {recorded[0]} no longer answers, so the endpoints it "
+                      "held are gone; starting a new one.")
+        process = local_api.start_background_api(self.store.state_dir / "local-api.log")
+        state.api_process = process
+        self._say(f"Started the local Neptune ML API at {process.url} (pid {process.pid}, log "
+                  f"{process.log_file}); it keeps running for update and destroy.")
+        return process.url
+
+    @staticmethod
+    def _reachable(url: str) -> str:
+        if not local_api.answers(url):
+            raise PlayerError(f"The local Neptune ML API at {url} does not answer. Start one "
+                              "(python -m neptune_ml_endpoint.local serve) and give its address with --api-url")
+        return url.rstrip("/")
+
+    # --- destroy --------------------------------------------------------------------
+
+    def destroy(self) -> int:
+        """Delete every deployed stack, newest first; forget the state once nothing is left."""
+        try:
+            return self._destroy()
+        except (PlayerError, LocalApiError) as error:
+            self._say(f"❌  {error}")
+            return 1
+
+    def _destroy(self) -> int:
+        state = self.store.load()
+        names = [n for n in state.stacks if not self.options.stacks or n in self.options.stacks]
+        if not names:
+            self._say(f"Nothing to destroy (state: {self.store.path}).")
+        status = 0
+        with self._progress, self._session() as session:
+            for name in reversed(names):
+                stack = state.stacks[name]
+                _retarget(stack, self._reachable(self.options.api_url or stack.api_url))
+                session.add_functions(stack.functions.values(), stack.region)
+                engine = StackEngine(name, session.cloudformation(stack.stack_id).send, self._progress)
+                result = engine.destroy(stack.resources)
+                if result.succeeded:
+                    del state.stacks[name]
+                    self._say(f"✅  {name}: destroyed")
+                else:
+                    stack.resources = result.resources
+                    self._say(f"❌  {name}: {result.status}; {len(result.resources)} resource(s) are left")
+                    status = 1
+                self.store.save(state)
+        if not state.stacks:
+            self._finish(state)
+        return status
+
+    def _finish(self, state: DeploymentState) -> None:
+        """Show what the local API still holds, stop the API deploy started, remove the state."""
+        api_url = self.options.api_url or (state.api_process.url if state.api_process else None)
+        remaining: list[str] = []
+        if api_url and local_api.answers(api_url):
+            remaining = local_api.endpoint_ids(api_url)
+            self._say(f"Endpoints in the local Neptune ML API at {api_url}: {', '.join(remaining) or 'none'}")
+        process = state.api_process
+        if process is not None and remaining:
+            self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints kept "
+                      f"there; stop it with `kill {process.pid}`.")
+        elif process is not None and local_api.stop_background_api(process):
+            self._say(f"Stopped the local Neptune ML API (pid {process.pid}).")
+        self.store.remove()
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _session(self) -> CloudSession:
+        return CloudSession(self.store.log_root, self.options.poll_seconds, self.options.function_timeout,
+                            self._progress.message)
+
+    def _say(self, text: str) -> None:
+        self._progress.message(text)
+
+
+def _new_stack_id(stack_name: str, region: str, account: str) -> str:
+    return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
+
+
+def _retarget(stack: StackState, api_url: str) -> None:
+    """Point the remembered NeptuneEndpoint properties at the API now standing in for the cluster."""
+    if stack.api_url == api_url:
+        return
+    for logical_id, resource in stack.resources.items():
+        if NEPTUNE_ENDPOINT_PROPERTY in resource.properties:
+            properties = {**resource.properties, NEPTUNE_ENDPOINT_PROPERTY: api_url}
+            stack.resources[logical_id] = dataclasses.replace(resource, properties=properties)
+    stack.api_url = api_url

@@ -1,0 +1,106 @@
+"""EventBridge's part in crhelper's polling: invoke a rule's target on its (shortened) schedule.
+
+crhelper puts a `rate(N minutes)` rule whose target's Input is the whole event; the player
+invokes the function with that Input every `poll_seconds` (or the rule's own rate, when
+shorter) until crhelper removes the rule. One invocation per rule runs at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
+
+DEFAULT_POLL_SECONDS = 2.0
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+Invoke = Callable[[str, Mapping[str, Any]], object]
+"""invoke(function_arn, event): runs one invocation to its end."""
+Announce = Callable[[RuleSnapshot, float], None]
+"""announce(rule, period_seconds): called once for each new rule."""
+
+
+def schedule_seconds(expression: str | None) -> float | None:
+    """The period of a rate() expression in seconds; None for anything else."""
+    match = _RATE.match(expression or "")
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+class RulePoller:
+    """Watches the stubs' rules in a background thread and invokes their targets when due."""
+
+    def __init__(self, stubs: LocalCloudStubs, invoke: Invoke, poll_seconds: float,
+                 announce: Announce | None = None, scan_seconds: float = 0.1) -> None:
+        self._stubs = stubs
+        self._invoke = invoke
+        self._announce = announce
+        self._poll_seconds = poll_seconds
+        self._scan_seconds = scan_seconds
+        self._due: dict[str, float] = {}
+        self._running: dict[str, str] = {}  # rule name -> RequestId of the running invocation
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="rule-poller", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+    def busy_with(self, request_id: str) -> bool:
+        """True while a rule for this request exists or one of its poll invocations runs."""
+        with self._lock:
+            if request_id in self._running.values():
+                return True
+        return any(_request_id(rule) == request_id for rule in self._stubs.rules())
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self._scan_seconds):
+            rules = {rule.name: rule for rule in self._stubs.rules() if rule.state == "ENABLED"}
+            now = time.monotonic()
+            with self._lock:
+                for name in list(self._due):
+                    if name not in rules:
+                        del self._due[name]
+                for name, rule in rules.items():
+                    if name not in self._due and self._announce is not None:
+                        self._announce(rule, self._period(rule))
+                    due = self._due.setdefault(name, now + self._period(rule))
+                    if due <= now and name not in self._running and rule.targets:
+                        self._running[name] = _request_id(rule) or ""
+                        threading.Thread(target=self._fire, args=(rule,), name=f"poll-{name}",
+                                         daemon=True).start()
+
+    def _fire(self, rule: RuleSnapshot) -> None:
+        try:
+            for target in rule.targets:
+                self._invoke(target.arn, json.loads(target.input or "{}"))
+        finally:
+            with self._lock:
+                self._running.pop(rule.name, None)
+                if rule.name in self._due:
+                    self._due[rule.name] = time.monotonic() + self._period(rule)
+
+    def _period(self, rule: RuleSnapshot) -> float:
+        rate = schedule_seconds(rule.schedule_expression)
+        return self._poll_seconds if rate is None else min(rate, self._poll_seconds)
+
+
+def _request_id(rule: RuleSnapshot) -> str | None:
+    """The RequestId of the event a rule's first target carries, if any."""
+    for target in rule.targets:
+        try:
+            return str(json.loads(target.input or "{}").get("RequestId"))
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,131 @@
+"""Deployment progress in the style of `cdk deploy`: one line per event, a spinner while waiting."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Self, TextIO
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
+_COLOURS = {"FAILED": "\x1b[31m", "COMPLETE": "\x1b[32m", "SKIPPED": "\x1b[33m", "IN_PROGRESS": "\x1b[36m"}
+_RESET = "\x1b[0m"
+_CLEAR_LINE = "\r\x1b[K"
+
+
+@dataclass
+class _Running:
+    stack_name: str
+    logical_id: str
+    status: str
+    since: float
+
+
+class ProgressPrinter:
+    """Prints resource events as they happen; thread-safe.
+
+    On a terminal a spinner line shows the resources still in progress; elsewhere a plain
+    line lists them every `heartbeat_seconds`.
+    """
+
+    def __init__(self, stream: TextIO | None = None, is_tty: bool | None = None,
+                 heartbeat_seconds: float = 5.0, spinner_seconds: float = 0.1) -> None:
+        self._stream = stream or sys.stdout
+        self._tty = self._stream.isatty() if is_tty is None else is_tty
+        self._interval = spinner_seconds if self._tty else heartbeat_seconds
+        self._lock = threading.RLock()
+        self._running: dict[tuple[str, str], _Running] = {}
+        self._counters: dict[str, tuple[int, int, float]] = {}
+        self._frame = 0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._thread = threading.Thread(target=self._tick, name="progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            self._clear_status()
+
+    # --- what the engine reports ----------------------------------------------------
+
+    def begin_stack(self, stack_name: str, total: int) -> None:
+        """Start counting a stack operation over `total` resources."""
+        with self._lock:
+            self._counters[stack_name] = (0, total, time.monotonic())
+
+    def event(self, stack_name: str, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
+        """One resource (or stack) event line."""
+        with self._lock:
+            done, total, started = self._counters.setdefault(stack_name, (0, 0, time.monotonic()))
+            key = (stack_name, logical_id)
+            if resource_type != STACK_TYPE and status.endswith(_TERMINAL_SUFFIXES):
+                done += 1
+                self._counters[stack_name] = (done, max(total, done), started)
+                self._running.pop(key, None)
+            elif resource_type != STACK_TYPE and status.endswith("_IN_PROGRESS"):
+                self._running[key] = _Running(stack_name, logical_id, status, time.monotonic())
+            elapsed = time.monotonic() - started
+            clock = time.strftime("%I:%M:%S %p")
+            shown_status = self._coloured(status) + " " * max(0, 28 - len(status))
+            text = (f"{stack_name} | {done}/{max(total, done)} | {clock} | {shown_status} | "
+                    f"{resource_type:<26} | {logical_id}")
+            if reason:
+                text += f" {reason}"
+            self._print(f"{text} ({elapsed:.1f}s)")
+
+    def message(self, text: str = "") -> None:
+        """A plain line (notes, outputs, summaries)."""
+        with self._lock:
+            self._print(text)
+
+    # --- drawing --------------------------------------------------------------------
+
+    def _print(self, text: str) -> None:
+        self._clear_status()
+        self._stream.write(text + "\n")
+        self._draw_status()
+        self._stream.flush()
+
+    def _coloured(self, status: str) -> str:
+        if not self._tty:
+            return status
+        for word, colour in _COLOURS.items():
+            if status.endswith(word):
+                return f"{colour}{status}{_RESET}"
+        return status
+
+    def _waiting(self) -> str:
+        now = time.monotonic()
+        return ", ".join(f"{r.logical_id} {r.status} {now - r.since:.0f}s" for r in self._running.values())
+
+    def _clear_status(self) -> None:
+        if self._tty and self._running:
+            self._stream.write(_CLEAR_LINE)
+
+    def _draw_status(self) -> None:
+        if self._tty and self._running:
+            self._stream.write(f"{SPINNER[self._frame % len(SPINNER)]} waiting for {self._waiting()}")
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(self._interval):
+            with self._lock:
+                if not self._running:
+                    continue
+                if self._tty:
+                    self._frame += 1
+                    self._clear_status()
+                    self._draw_status()
+                else:
+                    self._stream.write(f"  ... still waiting for {self._waiting()}\n")
+                self._stream.flush()

@@ -1,0 +1,164 @@
+"""CloudFormation's side of the custom-resource protocol: send a request event, await the answer."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from neptune_ml_endpoint.local.player.lambda_runtime import Invocation
+from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+
+DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
+MAX_RESPONSE_BYTES = 4096
+_CHECK_SECONDS = 0.2
+_SILENCE_GRACE_SECONDS = 1.0
+
+class Functions(Protocol):
+    """The functions that service tokens name."""
+
+    def knows(self, function_arn: str) -> bool: ...
+
+    def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation: ...
+
+
+BusyCheck = Callable[[str], bool]
+"""busy(request_id): True while polling for that request is set up or running."""
+
+
+@dataclass(frozen=True)
+class CustomResourceRequest:
+    """One request CloudFormation sends to a custom resource."""
+
+    request_type: str
+    logical_id: str
+    resource_type: str
+    service_token: str
+    properties: Mapping[str, Any]
+    old_properties: Mapping[str, Any] | None = None
+    physical_id: str | None = None
+
+    @property
+    def timeout_seconds(self) -> float:
+        """The resource's ServiceTimeout property, else CloudFormation's hour."""
+        value = self.properties.get("ServiceTimeout")
+        try:
+            return float(value) if value is not None else DEFAULT_SERVICE_TIMEOUT_SECONDS
+        except (TypeError, ValueError):
+            return DEFAULT_SERVICE_TIMEOUT_SECONDS
+
+
+@dataclass(frozen=True)
+class CustomResourceAnswer:
+    """What the resource answered (or what CloudFormation concluded when it did not)."""
+
+    succeeded: bool
+    physical_id: str
+    reason: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CloudFormationSide:
+    """Builds request events, invokes the service token's function and waits for its answer."""
+
+    def __init__(self, stack_id: str, receiver: ResponseReceiver, functions: Functions, busy: BusyCheck) -> None:
+        self.stack_id = stack_id
+        self._receiver = receiver
+        self._functions = functions
+        self._busy = busy
+
+    def event(self, request: CustomResourceRequest, request_id: str) -> dict[str, Any]:
+        """The event as CloudFormation sends it."""
+        event: dict[str, Any] = {
+            "RequestType": request.request_type,
+            "ServiceToken": request.service_token,
+            "ResponseURL": self._receiver.url_for(request_id),
+            "StackId": self.stack_id,
+            "RequestId": request_id,
+            "LogicalResourceId": request.logical_id,
+            "ResourceType": request.resource_type,
+            "ResourceProperties": dict(request.properties),
+        }
+        if request.physical_id is not None:
+            event["PhysicalResourceId"] = request.physical_id
+        if request.old_properties is not None:
+            event["OldResourceProperties"] = dict(request.old_properties)
+        return event
+
+    def send(self, request: CustomResourceRequest) -> CustomResourceAnswer:
+        """Send the request and wait for the answer, up to the resource's ServiceTimeout."""
+        request_id = str(uuid.uuid4())
+        event = self.event(request, request_id)
+        invocations: list[Invocation] = []
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                invocations.append(self._functions.invoke(request.service_token, event))
+            finally:
+                finished.set()
+
+        if not self._functions.knows(request.service_token):
+            return self._failure(request, f"ServiceToken {request.service_token} is not a function of this app")
+        threading.Thread(target=run, name=f"invoke-{request.logical_id}", daemon=True).start()
+        body = self._await(request, request_id, finished)
+        if body is None:
+            detail = f" ({invocations[0].error}; log: {invocations[0].log_file})" if invocations and \
+                invocations[0].error else ""
+            if finished.is_set() and not self._busy(request_id):
+                return self._failure(request, f"The function ended without sending a response{detail}")
+            return self._failure(
+                request,
+                f"CloudFormation did not receive a response from your Custom Resource within "
+                f"{request.timeout_seconds:g} s. Please check your logs for requestId [{request_id}]{detail}",
+            )
+        return self._answer_of(request, request_id, body)
+
+    def _await(self, request: CustomResourceRequest, request_id: str,
+               finished: threading.Event) -> dict[str, Any] | None:
+        deadline = time.monotonic() + request.timeout_seconds
+        silent_since: float | None = None
+        while time.monotonic() < deadline:
+            try:
+                return self._receiver.wait_for(request_id, timeout=_CHECK_SECONDS)
+            except TimeoutError:
+                pass
+            if finished.is_set() and not self._busy(request_id):
+                silent_since = silent_since or time.monotonic()
+                if time.monotonic() - silent_since >= _SILENCE_GRACE_SECONDS:
+                    return None
+            else:
+                silent_since = None
+        return None
+
+    def _answer_of(self, request: CustomResourceRequest, request_id: str,
+                   body: Mapping[str, Any]) -> CustomResourceAnswer:
+        """Check the answer as CloudFormation does and turn it into a CustomResourceAnswer."""
+        size = len(json.dumps(body).encode())
+        status = body.get("Status")
+        physical_id = str(body.get("PhysicalResourceId") or "")
+        if size > MAX_RESPONSE_BYTES:
+            return self._failure(request, f"Response object is too long ({size} bytes, at most {MAX_RESPONSE_BYTES})")
+        if status not in ("SUCCESS", "FAILED"):
+            return self._failure(request, f"Invalid response status {status!r}")
+        if body.get("RequestId") != request_id or body.get("LogicalResourceId") != request.logical_id \
+                or body.get("StackId") != self.stack_id:
+            return self._failure(request, "Response does not match the request (StackId, RequestId or "
+                                          "LogicalResourceId)")
+        if not physical_id:
+            return self._failure(request, "Invalid PhysicalResourceId")
+        data = body.get("Data") or {}
+        return CustomResourceAnswer(
+            succeeded=status == "SUCCESS",
+            physical_id=physical_id,
+            reason=str(body.get("Reason") or ""),
+            data=data if isinstance(data, dict) else {},
+        )
+
+    @staticmethod
+    def _failure(request: CustomResourceRequest, reason: str) -> CustomResourceAnswer:
+        return CustomResourceAnswer(False, request.physical_id or "", reason)

@@ -1,0 +1,147 @@
+"""One stack of the assembly as the player deploys it: played resources, their values, functions and outputs.
+
+Custom::NeptuneMlEndpoint resources are played (their function runs); every other resource is
+simulated: taken as deployed, with stable stand-in values. The Neptune cluster is simulated by
+the local Neptune ML API, so every NeptuneEndpoint property is pointed at that API's URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from neptune_ml_endpoint.local.player.assembly import FunctionSource, StackTemplate
+from neptune_ml_endpoint.local.player.dependencies import played_dependencies
+from neptune_ml_endpoint.local.player.intrinsics import (
+    ResolveError,
+    StackIdentity,
+    TemplateResolver,
+    cloudformation_strings,
+)
+from neptune_ml_endpoint.local.player.simulated import function_name, simulated_attribute, simulated_ref
+from neptune_ml_endpoint.local.player.stack_engine import DesiredResource
+from neptune_ml_endpoint.local.player.state import FunctionState, ResourceState
+from neptune_ml_endpoint.schema import RESOURCE_TYPE
+
+NEPTUNE_ENDPOINT_PROPERTY = "NeptuneEndpoint"
+
+
+class StackPlan:
+    """The played resources of one stack and how to work out their properties."""
+
+    def __init__(self, stack: StackTemplate, identity: StackIdentity, api_url: str,
+                 parameters: Mapping[str, str] | None = None) -> None:
+        self.stack = stack
+        self.identity = identity
+        self.api_url = api_url
+        self._parameters = dict(parameters or {})
+        conditions = self._resolver({})
+        played = [lid for lid in stack.endpoint_resources()
+                  if "Condition" not in stack.resources[lid] or conditions.condition(stack.resources[lid]["Condition"])]
+        dependencies = played_dependencies(stack.template, played)
+        self.desired: dict[str, DesiredResource] = {
+            lid: DesiredResource(
+                logical_id=lid,
+                resource_type=str(stack.resources[lid]["Type"]),
+                depends_on=frozenset(dependencies[lid]),
+                deletion_policy=str(stack.resources[lid].get("DeletionPolicy", "Delete")),
+                update_replace_policy=str(stack.resources[lid].get("UpdateReplacePolicy", "Delete")),
+            )
+            for lid in played
+        }
+
+    def simulated_types(self) -> dict[str, int]:
+        """How many resources of each type are simulated rather than deployed."""
+        counts: dict[str, int] = {}
+        for lid, resource in self.stack.resources.items():
+            if lid not in self.desired:
+                counts[str(resource.get("Type"))] = counts.get(str(resource.get("Type")), 0) + 1
+        return counts
+
+    def resolve_properties(self, logical_id: str, deployed: Mapping[str, ResourceState]) -> dict[str, Any]:
+        """The properties CloudFormation would send, as strings, NeptuneEndpoint pointed at the local API."""
+        raw = self.stack.resources[logical_id].get("Properties", {})
+        properties = cloudformation_strings(self._resolver(deployed).resolve(raw))
+        if not isinstance(properties, dict):
+            raise ResolveError(f"{logical_id}: Properties is not an object")
+        if NEPTUNE_ENDPOINT_PROPERTY in properties:
+            properties[NEPTUNE_ENDPOINT_PROPERTY] = self.api_url
+        return properties
+
+    def outputs(self, deployed: Mapping[str, ResourceState]) -> dict[str, str]:
+        """The stack's Outputs, resolved; an output that cannot be resolved says why."""
+        resolver = self._resolver(deployed)
+        values: dict[str, str] = {}
+        for name, output in self.stack.template.get("Outputs", {}).items():
+            try:
+                if "Condition" in output and not resolver.condition(output["Condition"]):
+                    continue
+                value = cloudformation_strings(resolver.resolve(output.get("Value")))
+            except ResolveError as error:
+                value = f"<unresolved: {error}>"
+            values[name] = value if isinstance(value, str) else str(value)
+        return values
+
+    def functions(self, code_root: Path) -> dict[str, FunctionState]:
+        """The functions behind the played resources, by ARN, their code copied under code_root."""
+        functions: dict[str, FunctionState] = {}
+        for lid in self.desired:
+            source = self.stack.function(self.stack.service_function(lid))
+            state = self._function_state(source, code_root)
+            functions[state.arn] = state
+        return functions
+
+    def _function_state(self, source: FunctionSource, code_root: Path) -> FunctionState:
+        resolver = self._resolver({})
+        environment = cloudformation_strings(resolver.resolve(dict(source.environment)))
+        return FunctionState(
+            arn=simulated_attribute(self.identity, source.logical_id, "AWS::Lambda::Function", "Arn"),
+            function_name=function_name(self.identity, source.logical_id),
+            handler=source.handler,
+            timeout_seconds=source.timeout_seconds,
+            environment={str(k): str(v) for k, v in environment.items()},
+            code_dir=str(_copy_code(source, code_root)),
+        )
+
+    def _resolver(self, deployed: Mapping[str, ResourceState]) -> TemplateResolver:
+        resources = self.stack.resources
+
+        def ref(logical_id: str) -> Any:
+            if logical_id in deployed:
+                return deployed[logical_id].physical_id
+            if resources[logical_id].get("Type") == RESOURCE_TYPE:
+                raise ResolveError(f"Ref {logical_id}: the resource is not deployed")
+            return simulated_ref(self.identity, logical_id, str(resources[logical_id].get("Type")))
+
+        def get_att(logical_id: str, attribute: str) -> Any:
+            if logical_id in deployed or resources[logical_id].get("Type") == RESOURCE_TYPE:
+                state = deployed.get(logical_id)
+                if state is None or attribute not in state.data:
+                    shown = state.physical_id if state else logical_id
+                    raise ResolveError(
+                        f"CustomResource attribute error: Vendor response doesn't contain {attribute} "
+                        f"attribute of {logical_id} ({shown})")
+                return state.data[attribute]
+            return simulated_attribute(self.identity, logical_id, str(resources[logical_id].get("Type")), attribute)
+
+        return TemplateResolver(self.stack.template, self.identity, ref, get_att, self._parameters)
+
+
+def _copy_code(source: FunctionSource, code_root: Path) -> Path:
+    """A private copy of the function's code, named by its content, kept for later runs."""
+    if source.code_dir is not None:
+        target = code_root / source.code_dir.name
+        if not target.is_dir():
+            partial = code_root / f"{source.code_dir.name}.partial"
+            shutil.copytree(source.code_dir, partial, dirs_exist_ok=True)
+            partial.rename(target)
+        return target
+    code = source.inline_code or ""
+    target = code_root / f"inline-{hashlib.sha256(code.encode()).hexdigest()[:16]}"
+    module = source.handler.rpartition(".")[0].replace(".", "/") + ".py"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / module).write_text(code)
+    return target

@@ -1,0 +1,143 @@
+"""What the player has deployed, kept in a JSON file between runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STATE_DIR = ".local-deploy"
+STATE_FILE = "state.json"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """One played custom resource as CloudFormation remembers it."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    properties: dict[str, Any]
+    data: dict[str, Any]
+    service_token: str
+    depends_on: list[str] = field(default_factory=list)
+    deletion_policy: str = "Delete"
+    update_replace_policy: str = "Delete"
+
+    def answered(self, physical_id: str, data: dict[str, Any]) -> ResourceState:
+        """The same resource after an answer with this physical id and Data."""
+        return replace(self, physical_id=physical_id, data=data)
+
+
+@dataclass(frozen=True)
+class FunctionState:
+    """A Lambda function as the player runs it: enough to invoke it without the app."""
+
+    arn: str
+    function_name: str
+    handler: str
+    timeout_seconds: int
+    environment: dict[str, str]
+    code_dir: str
+
+
+@dataclass
+class StackState:
+    """One deployed stack."""
+
+    stack_name: str
+    stack_id: str
+    region: str
+    account: str
+    api_url: str
+    resources: dict[str, ResourceState] = field(default_factory=dict)
+    functions: dict[str, FunctionState] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> StackState:
+        return cls(
+            stack_name=raw["stack_name"],
+            stack_id=raw["stack_id"],
+            region=raw["region"],
+            account=raw["account"],
+            api_url=raw["api_url"],
+            resources={k: ResourceState(**v) for k, v in raw.get("resources", {}).items()},
+            functions={k: FunctionState(**v) for k, v in raw.get("functions", {}).items()},
+            outputs=dict(raw.get("outputs", {})),
+        )
+
+
+@dataclass(frozen=True)
+class ApiProcess:
+    """A local Neptune ML API the player started in the background."""
+
+    url: str
+    pid: int
+    log_file: str
+
+
+@dataclass
+class DeploymentState:
+    """Everything deployed from one project folder."""
+
+    stacks: dict[str, StackState] = field(default_factory=dict)
+    api_process: ApiProcess | None = None
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> DeploymentState:
+        api = raw.get("api_process")
+        return cls(
+            stacks={k: StackState.from_json(v) for k, v in raw.get("stacks", {}).items()},
+            api_process=ApiProcess(**api) if api else None,
+        )
+
+
+class StateStore:
+    """The state folder: state.json plus the copies of function code it points at."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.state_dir / STATE_FILE
+
+    def load(self) -> DeploymentState:
+        """The saved state, or an empty one."""
+        if not self.path.is_file():
+            return DeploymentState()
+        raw = json.loads(self.path.read_text())
+        return DeploymentState.from_json(raw.get("deployment", {}))
+
+    def save(self, state: DeploymentState) -> None:
+        """Write the state atomically."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        payload = {"version": STATE_VERSION, "deployment": asdict(state)}
+        handle, temporary = tempfile.mkstemp(dir=self.state_dir, prefix=".state-", suffix=".json")
+        with os.fdopen(handle, "w") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True)
+            stream.write("\n")
+        os.replace(temporary, self.path)
+
+    def remove(self) -> None:
+        """Forget everything: the state file and the code copies."""
+        self.path.unlink(missing_ok=True)
+        shutil.rmtree(self.code_root, ignore_errors=True)
+
+    @property
+    def code_root(self) -> Path:
+        return self.state_dir / "functions"
+
+    @property
+    def log_root(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def assembly_dir(self) -> Path:
+        return self.state_dir / "cdk.out"
