@@ -98,7 +98,11 @@ class NeptuneCluster:
     @property
     def port_as_string(self) -> str:
         """The port as a (possibly token) string."""
-        return self._port if isinstance(self._port, str) else cdk.Token.as_string(self._port)
+        if isinstance(self._port, str):
+            return self._port
+        if cdk.Token.is_unresolved(self._port):
+            return cdk.Token.as_string(self._port)
+        return str(int(self._port))
 
     @property
     def port_as_number(self) -> int | float:

@@ -1,0 +1,147 @@
+"""The example app (app.py + cdk.json) synthesizes offline, in-process and with the pinned CDK CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from constructs_support import joined_text, resources, run_command
+
+from neptune_ml_endpoint.schema import RESOURCE_TYPE
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CDK_CLI = REPOSITORY / "node_modules" / ".bin" / "cdk"
+VENV_BIN = REPOSITORY / ".venv" / "bin"
+PREFIX = "neptune-ml-endpoint:"
+
+
+def load_example() -> ModuleType:
+    """app.py as a module (it lives at the repository root, outside any package)."""
+    if "example_app" in sys.modules:
+        return sys.modules["example_app"]
+    spec = importlib.util.spec_from_file_location("example_app", REPOSITORY / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def cdk_json_context() -> dict[str, Any]:
+    context: dict[str, Any] = json.loads((REPOSITORY / "cdk.json").read_text())["context"]
+    return context
+
+
+def synth_example(overrides: dict[str, Any] | None = None) -> Template:
+    """Synthesize the example as `cdk synth` would, with cdk.json's context and overrides."""
+    app = load_example().build_app(cdk.App(context={**cdk_json_context(), **(overrides or {})}))
+    stacks = [child for child in app.node.children if isinstance(child, cdk.Stack)]
+    assert len(stacks) == 1
+    return Template.from_stack(stacks[0])
+
+
+@pytest.fixture(scope="module")
+def example() -> Template:
+    return synth_example()
+
+
+def test_two_endpoints_share_one_handler(example: Template) -> None:
+    example.resource_count_is(RESOURCE_TYPE, 2)
+    functions = [
+        f
+        for f in resources(example, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "index.handler"
+    ]
+    assert len(functions) == 1
+    example.has_resource_properties(RESOURCE_TYPE, {"MlModelTrainingJobId": "example-training-job"})
+    example.has_resource_properties(RESOURCE_TYPE, {"MlModelTransformJobId": "example-transform-job"})
+
+
+def test_endpoints_reach_the_cluster_data_api_after_the_instance_exists(example: Template) -> None:
+    instance_id = next(iter(resources(example, "AWS::Neptune::DBInstance")))
+    cluster_id = next(iter(resources(example, "AWS::Neptune::DBCluster")))
+    for endpoint in resources(example, RESOURCE_TYPE).values():
+        assert instance_id in endpoint["DependsOn"]
+        assert joined_text(endpoint["Properties"]["NeptuneEndpoint"]) == (
+            f"https://${{{cluster_id}.Endpoint}}:${{{cluster_id}.Port}}"
+        )
+
+
+def test_cluster_is_encrypted_with_iam_auth_and_lists_the_neptune_ml_role(example: Template) -> None:
+    (parameter_group,) = resources(example, "AWS::Neptune::DBClusterParameterGroup").values()
+    role_arn = parameter_group["Properties"]["Parameters"]["neptune_ml_iam_role"]
+    role = resources(example, "AWS::IAM::Role")[role_arn["Fn::GetAtt"][0]]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert sorted(trust["Principal"]["Service"]) == ["rds.amazonaws.com", "sagemaker.amazonaws.com"]
+    example.has_resource_properties(
+        "AWS::Neptune::DBCluster",
+        {"StorageEncrypted": True, "IamAuthEnabled": True, "AssociatedRoles": [{"RoleArn": role_arn}]},
+    )
+    example.has_resource_properties(RESOURCE_TYPE, {"NeptuneIamRoleArn": role_arn})
+
+
+def test_outputs_each_endpoint_id_and_arn(example: Template) -> None:
+    outputs = example.find_outputs("*")
+    assert sorted(outputs) == [
+        "TrainingEndpointArn",
+        "TrainingEndpointId",
+        "TransformEndpointArn",
+        "TransformEndpointId",
+    ]
+    assert {output["Value"]["Fn::GetAtt"][1] for output in outputs.values()} == {"Id", "Arn"}
+
+
+def test_command_line_context_arrives_as_strings_and_is_converted() -> None:
+    template = synth_example({f"{PREFIX}instanceCount": "3", f"{PREFIX}modelName": "kge"})
+    template.has_resource_properties(RESOURCE_TYPE, {"InstanceCount": 3, "ModelName": "kge"})
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("instanceCount", "zero", "InstanceCount"),
+        ("instanceCount", "0", "InstanceCount"),
+        ("modelName", "gcn", "ModelName"),
+        ("instanceType", "large", "InstanceType"),
+        ("trainingJobId", "bad id", "MlModelTrainingJobId"),
+    ],
+)
+def test_bad_context_values_are_reported_by_the_construct(setting: str, value: str, named: str) -> None:
+    with pytest.raises(ValueError, match=f"^{named}: "):
+        synth_example({PREFIX + setting: value})
+
+
+@pytest.mark.skipif(not CDK_CLI.exists(), reason="the pinned CDK CLI is not installed (npm ci)")
+def test_cdk_synth_with_the_pinned_cli(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
+    }
+    command = [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path / "cdk.out")]
+    result = run_command(
+        [*command, "--context", f"{PREFIX}instanceCount=2"], cwd=REPOSITORY, env=env, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    stack_name = cdk_json_context()[f"{PREFIX}stackName"]
+    template = json.loads((tmp_path / "cdk.out" / f"{stack_name}.template.json").read_text())
+    endpoints = [r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
+    assert [e["Properties"]["InstanceCount"] for e in endpoints] == [2, 2]
+    assert_no_lint_errors(tmp_path / "cdk.out" / f"{stack_name}.template.json")
+
+
+def assert_no_lint_errors(template_file: Path) -> None:
+    """cfn-lint finds no errors (warnings aside: CDK itself emits W3005 for Lambda roles)."""
+    result = run_command([str(VENV_BIN / "cfn-lint"), "--format", "parseable", str(template_file)])
+    errors = [line for line in result.stdout.splitlines() if re.search(r":E\d{4}:", line)]
+    assert not errors, result.stdout
