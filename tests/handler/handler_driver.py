@@ -34,11 +34,11 @@ SHORT_SETTINGS = {
     schema.ENV_READ_TIMEOUT: "3",
     schema.ENV_MAX_ATTEMPTS: "3",
     schema.ENV_CLIENT_TIMEOUT_RETRIES: "2",
-    schema.ENV_WAIT_FIRST_SECONDS: "0.1",
-    schema.ENV_WAIT_MAX_SECONDS: "0.3",
+    schema.ENV_WAIT_FIRST_SECONDS: "0.05",
+    schema.ENV_WAIT_MAX_SECONDS: "0.2",
     schema.ENV_SAFETY_MARGIN_SECONDS: str(SAFETY_MARGIN),
 }
-FAST = Timings(creating=0.3, updating=0.3, deleting=0.2)
+FAST = Timings(creating=0.1, updating=0.1, deleting=0.1)
 
 
 @dataclass
@@ -111,7 +111,7 @@ class CloudFormation:
         assert len(answers) == 1, f"expected exactly one answer, got {answers}"
         return answers[0]
 
-    def poll_until_answered(self, event: dict[str, Any], pause: float = 0.3, limit: float = 15.0) -> dict[str, Any]:
+    def poll_until_answered(self, event: dict[str, Any], pause: float = 0.2, limit: float = 15.0) -> dict[str, Any]:
         """Deliver the polling rule's Input as EventBridge would, until the request is answered."""
         end = time.monotonic() + limit
         while not self.receiver.responses(self.key_of(event)):

@@ -88,7 +88,7 @@ def test_an_unreachable_cluster_is_reported_in_the_reason(cloudformation: CloudF
 @pytest.mark.parametrize(
     "fault",
     [
-        pytest.param(Fault(kind="throttle", operation="CreateMLEndpoint", count=2), id="429-on-create"),
+        pytest.param(Fault(kind="throttle", operation="CreateMLEndpoint", count=1), id="429-on-create"),
         pytest.param(Fault(kind="server_error", operation="GetMLEndpoint", count=2), id="500-on-get"),
         pytest.param(Fault(kind="reset", operation="CreateMLEndpoint", count=1), id="reset-on-create"),
         pytest.param(Fault(kind="timeout", operation="CreateMLEndpoint", count=2), id="408-on-create"),

@@ -24,7 +24,8 @@ class BackgroundHttpServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self.serve_forever, name=type(self).__name__, daemon=True)
+            self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=type(self).__name__, daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
