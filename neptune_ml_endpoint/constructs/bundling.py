@@ -25,6 +25,9 @@ HANDLER_SOURCE_DIR = Path(__file__).resolve().parent.parent / "lambda"
 HANDLER_ENTRY = "index.handler"
 """The handler's entry point inside the asset."""
 
+HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+"""The Lambda runtime the asset is built for: the newest Python runtime in this aws-cdk-lib."""
+
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -58,7 +61,7 @@ def handler_code() -> lambda_.Code:
         asset_hash_type=cdk.AssetHashType.OUTPUT,
         bundling=cdk.BundlingOptions(
             # Required by the API but never run: local bundling always succeeds.
-            image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.13"),
+            image=HANDLER_RUNTIME.bundling_image,
             local=_LocalHandlerBundling(),
         ),
     )

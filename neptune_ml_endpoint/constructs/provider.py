@@ -9,10 +9,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY, handler_code
+from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY, HANDLER_RUNTIME, handler_code
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 
-HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 HANDLER_TIMEOUT = cdk.Duration.minutes(15)
 HANDLER_MEMORY_MB = 256
 
@@ -30,7 +29,9 @@ SELF_PERMISSION_ACTIONS = ("lambda:AddPermission", "lambda:RemovePermission")
 class NeptuneMlEndpointProvider(Construct):
     """The handler function, its security group and its least-privilege permissions.
 
-    Use :meth:`for_cluster` to get the single provider of a cluster in a stack.
+    Use :meth:`for_cluster` to get the single provider of a cluster in a stack. The handler
+    runs in the cluster's subnets, which must also reach EventBridge, Lambda and the
+    CloudFormation response URL in S3 (through a NAT gateway or VPC endpoints).
     """
 
     def __init__(self, scope: Construct, id: str, *, cluster: NeptuneCluster) -> None:
