@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+import sys
 import threading
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -34,6 +36,11 @@ class BackgroundHttpServer(ThreadingHTTPServer):
             self._thread.join()
             self._thread = None
         self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hang up or fail the TLS handshake; loud about anything else."""
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
 
 
 class ServedInBackground:
