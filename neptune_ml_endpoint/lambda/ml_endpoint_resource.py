@@ -191,7 +191,12 @@ class MlEndpointResource:
 
     def check(self, wait: Wait) -> Outcome:
         """is_complete: one status check, and the held update once the endpoint has settled."""
-        return self._guarded(wait.endpoint_id, lambda: self._check(wait))
+        try:
+            return self._guarded(wait.endpoint_id, lambda: self._check(wait))
+        except RequestFailed:
+            if wait.kind == Wait.READY:
+                self._remove_failed_replacement(wait.endpoint_id)
+            raise
 
     def _check(self, wait: Wait) -> Outcome:
         if wait.kind == Wait.DELETED:
@@ -288,20 +293,23 @@ class MlEndpointResource:
         return Wait(Wait.DELETED, endpoint_id)
 
     def _fail_endpoint(self, status: EndpointStatus) -> None:
-        """An endpoint that ended Failed fails the request; a failed replacement is deleted again."""
-        endpoint_id = status.endpoint_id
-        if self.request.request_type == "Update" and endpoint_id != self.request.physical_id:
-            logger.info("Update: replacement endpoint %s failed; deleting it", endpoint_id)
-            try:
-                self._client().delete_endpoint(endpoint_id)
-            except NeptuneApiError as error:
-                logger.info("Update: could not delete endpoint %s: %s", endpoint_id, error.reason)
-        logger.info("%s: endpoint %s ended Failed", self.request.request_type, endpoint_id)
+        """An endpoint that ended Failed fails the request."""
+        logger.info("%s: endpoint %s ended Failed", self.request.request_type, status.endpoint_id)
         raise RequestFailed(
-            f"{self.request.request_type}: endpoint {endpoint_id} ended Failed: "
+            f"{self.request.request_type}: endpoint {status.endpoint_id} ended Failed: "
             f"{status.failure_reason or 'Neptune gave no failureReason'}",
-            self.physical_id_on_failure(endpoint_id),
+            self.physical_id_on_failure(status.endpoint_id),
         )
+
+    def _remove_failed_replacement(self, endpoint_id: str) -> None:
+        """A failed Update reports the old id, so CloudFormation never deletes the new endpoint: do it now."""
+        if self.request.request_type != "Update" or endpoint_id == self.request.physical_id:
+            return
+        logger.info("Update: replacement endpoint %s did not become ready; deleting it", endpoint_id)
+        try:
+            self._client().delete_endpoint(endpoint_id)
+        except (NeptuneApiError, RequestFailed) as error:
+            logger.info("Update: could not delete endpoint %s: %s", endpoint_id, error)
 
     # --- helpers --------------------------------------------------------------------
 
