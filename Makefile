@@ -25,9 +25,21 @@ $(NODE_INSTALLED): package.json package-lock.json
 test: install
 	$(PY) -m pytest
 
+# The example app deployed locally: its endpoints are played through the bundled handler
+# against the local Neptune ML API, updated in place, then destroyed.
+LOCAL := $(PY) -m neptune_ml_endpoint.local
+DEMO_STATE := .local-deploy/demo
+DEMO_NEW_JOB := example-training-job-v2
+
 demo: install
-	cdk synth --quiet
-	@echo "Template: cdk.out/$$($(PY) -c 'import json;print(next(a["properties"]["templateFile"] for a in json.load(open("cdk.out/manifest.json"))["artifacts"].values() if a["type"]=="aws:cloudformation:stack"))')"
+	@$(LOCAL) destroy --state-dir $(DEMO_STATE) >/dev/null 2>&1 || true
+	@echo "== deploy: the example app; its Neptune cluster is simulated by the local Neptune ML API"
+	@$(LOCAL) deploy --state-dir $(DEMO_STATE) || { $(LOCAL) destroy --state-dir $(DEMO_STATE); exit 1; }
+	@echo "== update: the training endpoint now serves training job $(DEMO_NEW_JOB) (same endpoint id)"
+	@$(LOCAL) update --state-dir $(DEMO_STATE) -c neptune-ml-endpoint:trainingJobId=$(DEMO_NEW_JOB) \
+		|| { $(LOCAL) destroy --state-dir $(DEMO_STATE); exit 1; }
+	@echo "== destroy: delete both endpoints; the local API's endpoint list ends empty"
+	@$(LOCAL) destroy --state-dir $(DEMO_STATE)
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-deploy

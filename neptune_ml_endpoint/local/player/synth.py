@@ -20,10 +20,13 @@ class SynthError(RuntimeError):
 
 
 def cdk_cli(project_dir: Path) -> str:
-    """node_modules/.bin/cdk of the project if present, else `cdk` on PATH."""
-    pinned = Path(project_dir) / "node_modules" / ".bin" / "cdk"
-    if pinned.is_file():
-        return str(pinned)
+    """The pinned CLI (node_modules/.bin/cdk of the project or of this package's checkout), else `cdk` on PATH."""
+    project_dir = Path(project_dir).resolve()
+    checkout = Path(__file__).resolve().parents[3]
+    for folder in (project_dir, *project_dir.parents, checkout):
+        pinned = folder / "node_modules" / ".bin" / "cdk"
+        if pinned.is_file():
+            return str(pinned)
     found = shutil.which("cdk")
     if found is None:
         raise SynthError("The AWS CDK CLI was not found: run `make install` (npm ci) in the project first")

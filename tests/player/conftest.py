@@ -1,0 +1,46 @@
+"""Fixtures that run the player's commands on a synthesized test app against a local Neptune ML API.
+
+The scenarios app (apps/scenarios_app.py) is synthesized once for the whole session; every
+command then gets that cloud assembly through --app, as `cdk deploy --app cdk.out` would.
+Each test has its own local API (short timings) and its own state folder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from player_support import SCENARIOS_APP, LocalDeployment
+
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+from neptune_ml_endpoint.local.player.synth import synthesize
+
+FAST = Timings(creating=0.5, updating=0.5, deleting=0.2)
+
+
+@pytest.fixture(scope="session")
+def scenarios_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scenarios app's cloud assembly: one stack artifact per version of the PlayerTest stack."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    return synthesize(folder, folder / "cdk.out", app=SCENARIOS_APP)
+
+
+@pytest.fixture
+def api() -> Iterator[LocalNeptuneMlApi]:
+    with LocalNeptuneMlApi(timings=FAST) as started:
+        yield started
+
+
+@pytest.fixture
+def deployment(api: LocalNeptuneMlApi, scenarios_assembly: Path, tmp_path: Path,
+               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
+    """Runs deploy, update and destroy on the scenarios assembly, in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    return LocalDeployment(api, scenarios_assembly, tmp_path / "state", capsys)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
