@@ -72,6 +72,7 @@ class NeptuneMlExampleStack(cdk.Stack):
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
                 ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             ],
+            flow_logs={"All": ec2.FlowLogOptions()},
         )
         private_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         subnet_group = neptune.CfnDBSubnetGroup(
@@ -109,13 +110,18 @@ class NeptuneMlExampleStack(cdk.Stack):
             engine_version=NEPTUNE_ENGINE_VERSION,
             storage_encrypted=True,
             iam_auth_enabled=True,
+            backup_retention_period=7,
             db_subnet_group_name=subnet_group.ref,
             vpc_security_group_ids=[cluster_security_group.security_group_id],
             db_cluster_parameter_group_name=parameter_group.ref,
             associated_roles=[neptune.CfnDBCluster.DBClusterRoleProperty(role_arn=neptune_ml_role.role_arn)],
         )
         instance = neptune.CfnDBInstance(
-            self, "Instance", db_instance_class="db.r6g.large", db_cluster_identifier=cfn_cluster.ref
+            self,
+            "Instance",
+            db_instance_class="db.r6g.large",
+            db_cluster_identifier=cfn_cluster.ref,
+            auto_minor_version_upgrade=True,
         )
 
         cluster = NeptuneCluster.from_cfn_db_cluster(

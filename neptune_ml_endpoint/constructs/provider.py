@@ -9,6 +9,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from neptune_ml_endpoint.constructs.acknowledgments import (
+    acknowledge_managed_policy,
+    acknowledge_wildcard_resource,
+)
 from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY, HANDLER_RUNTIME, handler_code
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 
@@ -24,6 +28,8 @@ NEPTUNE_ACTIONS = (
 # crhelper's polling: an EventBridge rule per resource and a permission for it to invoke us.
 POLLING_RULE_ACTIONS = ("events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule")
 SELF_PERMISSION_ACTIONS = ("lambda:AddPermission", "lambda:RemovePermission")
+# Logs and the VPC network interfaces Lambda creates; those EC2 actions take no resource ARN.
+VPC_EXECUTION_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
 
 
 class NeptuneMlEndpointProvider(Construct):
@@ -63,6 +69,13 @@ class NeptuneMlEndpointProvider(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        vpc_execution = iam.ManagedPolicy.from_aws_managed_policy_name(VPC_EXECUTION_POLICY)
+        self.role = iam.Role(
+            self,
+            "ServiceRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[vpc_execution],
+        )
         self._function = lambda_.Function(
             self,
             "Handler",
@@ -73,18 +86,20 @@ class NeptuneMlEndpointProvider(Construct):
             code=handler_code(),
             timeout=HANDLER_TIMEOUT,
             memory_size=HANDLER_MEMORY_MB,
+            role=self.role,
             vpc=cluster.vpc,
             vpc_subnets=cluster.vpc_subnets,
             security_groups=[self.security_group],
             log_group=log_group,
         )
-        cluster.grant(self._function, *NEPTUNE_ACTIONS)
+        cluster.grant(self.role, *NEPTUNE_ACTIONS)
 
-        # The function's own ARN cannot go in its default policy (the function depends on
-        # that policy), so polling permissions live in a policy that endpoints depend on.
+        # The function's own ARN cannot go in its role's default policy (the function depends
+        # on that policy), so polling permissions live in a policy that endpoints depend on.
         self.polling_policy = iam.Policy(
             self,
             "PollingPolicy",
+            roles=[self.role],
             statements=[
                 iam.PolicyStatement(
                     actions=list(SELF_PERMISSION_ACTIONS),
@@ -92,8 +107,18 @@ class NeptuneMlEndpointProvider(Construct):
                 )
             ],
         )
-        if self._function.role is not None:  # always set: the function creates its role
-            self.polling_policy.attach_to_role(self._function.role)
+        acknowledge_managed_policy(
+            self,
+            vpc_execution.managed_policy_arn,
+            "AWS's policy for a VPC Lambda function: its logs and network interfaces (EC2 "
+            "network-interface actions cannot be scoped to resources)",
+        )
+        acknowledge_wildcard_resource(
+            self,
+            cluster.resource_arn,
+            "Neptune's Data API authorises actions on <cluster resource id>/*; the statement "
+            "names only the three ML endpoint actions on this one cluster",
+        )
         self._polling_rules: iam.PolicyStatement | None = None
 
     @classmethod
@@ -126,6 +151,12 @@ class NeptuneMlEndpointProvider(Construct):
             resource="rule",
             resource_name=f"{resource.logical_id}*",
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        acknowledge_wildcard_resource(
+            self,
+            rule_arn,
+            "crhelper names its polling rule after the resource's logical id plus 8 random "
+            "characters; the wildcard covers only that suffix",
         )
         if self._polling_rules is None:
             self._polling_rules = iam.PolicyStatement(

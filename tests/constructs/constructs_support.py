@@ -14,8 +14,8 @@ from neptune_ml_endpoint import NeptuneCluster
 
 CLUSTER_ADDRESS = "db.cluster-abc.us-east-1.neptune.amazonaws.com"
 CLUSTER_RESOURCE_ID = "cluster-ABCDEFGHIJKL"
-CLUSTER_SECURITY_GROUP_ID = "sg-0cluster"
-PRIVATE_SUBNET_IDS = ["subnet-0private1", "subnet-0private2"]
+CLUSTER_SECURITY_GROUP_ID = "sg-0123456789abcdef0"
+PRIVATE_SUBNET_IDS = ["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"]
 
 
 def new_stack(stack_id: str = "Stack") -> cdk.Stack:
@@ -28,7 +28,7 @@ def imported_network(stack: cdk.Stack, prefix: str = "") -> tuple[ec2.IVpc, ec2.
     vpc = ec2.Vpc.from_vpc_attributes(
         stack,
         f"{prefix}Vpc",
-        vpc_id="vpc-0example",
+        vpc_id="vpc-0123456789abcdef0",
         availability_zones=["us-east-1a", "us-east-1b"],
         private_subnet_ids=PRIVATE_SUBNET_IDS,
     )
