@@ -91,7 +91,7 @@ class LocalDeployment:
     def logical_id(self, construct_id: str, version: str = "Base") -> str:
         """The logical id CDK gave an endpoint construct ("Training", "Transform") in a version."""
         template = json.loads((self.assembly / f"{version}.template.json").read_text())
-        found = [lid for lid, resource in template["Resources"].items()
+        found: list[str] = [lid for lid, resource in template["Resources"].items()
                  if resource["Type"] == RESOURCE_TYPE and lid.startswith(construct_id)]
         assert len(found) == 1, f"{construct_id} in {version}: {found}"
         return found[0]

@@ -12,10 +12,7 @@ from neptune_ml_endpoint.local.player.state import DEFAULT_STATE_DIR
 if TYPE_CHECKING:
     from neptune_ml_endpoint.local.player.player import Player
 
-Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
-
-
-def add_player_commands(subparsers: Subparsers) -> None:
+def add_player_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register deploy, update and destroy on the CLI's subparsers."""
     deploy = subparsers.add_parser(
         "deploy", help="deploy the CDK app locally against the local Neptune ML API",

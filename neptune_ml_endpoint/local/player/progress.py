@@ -38,7 +38,7 @@ class ProgressPrinter:
         self._interval = spinner_seconds if self._tty else heartbeat_seconds
         self._lock = threading.RLock()
         self._running: dict[tuple[str, str], _Running] = {}
-        self._counters: dict[str, tuple[int, int, float]] = {}
+        self._counters: dict[str, tuple[set[str], int, float]] = {}
         self._frame = 0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -62,22 +62,22 @@ class ProgressPrinter:
     def begin_stack(self, stack_name: str, total: int) -> None:
         """Start counting a stack operation over `total` resources."""
         with self._lock:
-            self._counters[stack_name] = (0, total, time.monotonic())
+            self._counters[stack_name] = (set(), total, time.monotonic())
 
     def event(self, stack_name: str, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
         """One resource (or stack) event line."""
         with self._lock:
-            done, total, started = self._counters.setdefault(stack_name, (0, 0, time.monotonic()))
+            finished, total, started = self._counters.setdefault(stack_name, (set(), 0, time.monotonic()))
             key = (stack_name, logical_id)
             if resource_type != STACK_TYPE and status.endswith(_TERMINAL_SUFFIXES):
-                done += 1
-                self._counters[stack_name] = (done, max(total, done), started)
+                finished.add(logical_id)
                 self._running.pop(key, None)
             elif resource_type != STACK_TYPE and status.endswith("_IN_PROGRESS"):
                 self._running[key] = _Running(stack_name, logical_id, status, time.monotonic())
             elapsed = time.monotonic() - started
             clock = time.strftime("%I:%M:%S %p")
             shown_status = self._coloured(status) + " " * max(0, 28 - len(status))
+            done = len(finished)
             text = (f"{stack_name} | {done}/{max(total, done)} | {clock} | {shown_status} | "
                     f"{resource_type:<26} | {logical_id}")
             if reason:

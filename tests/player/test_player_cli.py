@@ -1,0 +1,91 @@
+"""The deploy / update / destroy commands as a person meets them: exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from player_support import APPS, LocalDeployment
+
+from neptune_ml_endpoint.local.__main__ import main
+from neptune_ml_endpoint.local.player import local_api
+from neptune_ml_endpoint.local.player.state import StateStore
+
+
+def test_a_synth_error_names_the_property_and_exits_non_zero_without_a_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "neptune_ml_endpoint.local", "deploy", "--app",
+         f"{sys.executable} {APPS / 'invalid_app.py'}", "--state-dir", str(tmp_path / "state")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+    assert completed.returncode == 1
+    assert "InstanceType: 'm5.xlarge' is not an ML instance type" in completed.stdout
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert not (tmp_path / "state" / "state.json").exists()
+
+
+def test_update_needs_an_existing_deployment(deployment: LocalDeployment) -> None:
+    played = deployment.update("Base")
+
+    assert played.exit_code == 1
+    assert "Nothing to update" in played.output
+    assert deployment.endpoint_requests() == []
+
+
+def test_destroy_with_nothing_deployed_succeeds(deployment: LocalDeployment) -> None:
+    played = deployment.destroy()
+
+    assert played.exit_code == 0
+    assert "Nothing to destroy" in played.output
+
+
+def test_an_unknown_stack_is_refused_with_the_stacks_there_are(deployment: LocalDeployment) -> None:
+    played = deployment.deploy("NoSuchStack")
+
+    assert played.exit_code == 1
+    assert "No stack named NoSuchStack" in played.output and "InPlace" in played.output
+
+
+def test_an_api_url_that_does_not_answer_is_refused(deployment: LocalDeployment) -> None:
+    played = deployment.run("deploy", "Base", "--api-url", "http://127.0.0.1:9", api_url=False)
+
+    assert played.exit_code == 1
+    assert "http://127.0.0.1:9 does not answer" in played.output
+    assert deployment.state() is None
+
+
+def test_without_api_url_deploy_starts_a_local_api_that_outlives_it_and_destroy_stops_it(
+        deployment: LocalDeployment) -> None:
+    played = deployment.run("deploy", "Base", api_url=False)
+    api_process = StateStore(deployment.state_dir).load().api_process
+    try:
+        assert played.exit_code == 0, played.output
+        assert api_process is not None
+        assert f"Started the local Neptune ML API at {api_process.url}" in played.output
+        assert len(local_api.endpoint_ids(api_process.url)) == 2
+        assert deployment.api.endpoint_ids() == []  # the test's own API was not used
+
+        destroyed = deployment.run("destroy", app=False, api_url=False)
+
+        assert destroyed.exit_code == 0, destroyed.output
+        assert f"Endpoints in the local Neptune ML API at {api_process.url}: none" in destroyed.output
+        assert f"Stopped the local Neptune ML API (pid {api_process.pid})" in destroyed.output
+        assert not local_api.answers(api_process.url)
+    finally:
+        if api_process is not None and local_api.answers(api_process.url):
+            os.kill(api_process.pid, signal.SIGTERM)
+
+
+def test_help_lists_the_player_commands_beside_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    for command in ("serve", "deploy", "update", "destroy"):
+        assert command in shown
