@@ -60,6 +60,8 @@ class CloudSession:
                  traceback: TracebackType | None) -> None:
         if self._poller is not None:
             self._poller.stop()
+        if self._registry is not None:
+            self._registry.stop_running()
         self._stubs.stop()
         self._receiver.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -43,8 +44,9 @@ class LocalLambda:
     """One function: its code folder, handler, timeout and environment."""
 
     def __init__(self, function: FunctionState, runtime_environment: Mapping[str, str], log_dir: Path,
-                 timeout_seconds: float | None = None) -> None:
+                 timeout_seconds: float | None = None, running: set[subprocess.Popen[bytes]] | None = None) -> None:
         self.function = function
+        self._running = running if running is not None else set()
         self.timeout_seconds = float(timeout_seconds if timeout_seconds is not None else function.timeout_seconds)
         self._runtime_environment = dict(runtime_environment)
         self._log_dir = Path(log_dir) / function.function_name
@@ -91,7 +93,11 @@ class LocalLambda:
                     cwd=self.function.code_dir, env=self.environment(request_id),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 )
-                timed_out = _wait_or_stop(process, INIT_SECONDS + self.timeout_seconds)
+                self._running.add(process)
+                try:
+                    timed_out = _wait_or_stop(process, INIT_SECONDS + self.timeout_seconds)
+                finally:
+                    self._running.discard(process)
             error = _error_of(result_path, process.returncode, timed_out)
         return Invocation(request_id, error, timed_out, time.monotonic() - started, log_file)
 
@@ -102,7 +108,8 @@ def _wait_or_stop(process: subprocess.Popen[bytes], seconds: float) -> bool:
         process.wait(timeout=seconds)
         return False
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         return True
 
@@ -127,11 +134,13 @@ class FunctionRegistry:
         self._log_dir = Path(log_dir)
         self._timeout_seconds = timeout_seconds
         self._by_name: dict[str, LocalLambda] = {}
+        self._running: set[subprocess.Popen[bytes]] = set()
 
     def add(self, function: FunctionState, environment: Mapping[str, str] | None = None) -> None:
         """Make a function invokable (again, with its latest settings), with extra runtime variables."""
         self._by_name[function.function_name] = LocalLambda(
-            function, {**self._runtime_environment, **(environment or {})}, self._log_dir, self._timeout_seconds)
+            function, {**self._runtime_environment, **(environment or {})}, self._log_dir, self._timeout_seconds,
+            self._running)
 
     def knows(self, function_arn: str) -> bool:
         return _function_name(function_arn) in self._by_name
@@ -139,6 +148,12 @@ class FunctionRegistry:
     def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
         """Invoke the function an ARN names and wait for it; KeyError when no such function."""
         return self._by_name[_function_name(function_arn)].invoke(event)
+
+    def stop_running(self) -> None:
+        """Stop every invocation still running (their requests are no longer awaited)."""
+        for process in list(self._running):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def _function_name(function_arn: str) -> str:
