@@ -8,16 +8,31 @@ copied into the handler's asset.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 RESOURCE_TYPE = "Custom::NeptuneMlEndpoint"
 
 # Keys CloudFormation adds to a custom resource's properties; never "unknown".
 CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
 
-MODEL_NAMES = ("rgcn", "kge", "transe", "distmult", "rotate")
+
+
+class ModelName(enum.StrEnum):
+    """Neptune ML model names: RGCN for heterogeneous graphs; KGE, TRANSE, DISTMULT and
+    ROTATE for knowledge graphs."""
+
+    RGCN = "rgcn"
+    KGE = "kge"
+    TRANSE = "transe"
+    DISTMULT = "distmult"
+    ROTATE = "rotate"
+
+
+MODEL_NAMES = tuple(name.value for name in ModelName)
 
 ENDPOINT_ID_MAX_LENGTH = 63
 _ENDPOINT_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")

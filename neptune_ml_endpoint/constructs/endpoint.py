@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from typing import Any
 
@@ -21,15 +20,7 @@ from neptune_ml_endpoint.constructs.endpoint_base import (
     NeptuneMlEndpointBase,
 )
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
-
-ModelName = enum.Enum(  # type: ignore[misc]
-    "ModelName",
-    [(name.upper(), name) for name in schema.MODEL_NAMES],
-    type=str,
-    module=__name__,
-)
-ModelName.__doc__ = """Neptune ML model names: RGCN for heterogeneous graphs; KGE, TRANSE,
-DISTMULT and ROTATE for knowledge graphs."""
+from neptune_ml_endpoint.schema import ModelName
 
 # crhelper names its polling rule LogicalResourceId + 8 characters, and rule names stop at 64.
 MAX_LOGICAL_ID_LENGTH = 64 - 8
