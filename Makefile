@@ -9,7 +9,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test demo synth lint package-check bench reliability clean
+
+# The handler's modules sit at the root of the Lambda asset, so mypy reads them as top-level modules.
+HANDLER_MODULES := $(basename $(notdir $(wildcard neptune_ml_endpoint/lambda/*.py)))
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
@@ -22,8 +25,22 @@ $(NODE_INSTALLED): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: install
+test: lint
 	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --exclude 'neptune_ml_endpoint/lambda/' neptune_ml_endpoint app.py
+	MYPYPATH=neptune_ml_endpoint/lambda $(VENV)/bin/mypy $(addprefix -m ,$(HANDLER_MODULES))
+
+# The example app's CloudFormation template, synthesized offline with the pinned CDK CLI.
+synth: install
+	cdk synth --quiet
+	@ls cdk.out/*.template.json
+
+# The wheel installed alone in a new virtual environment; the README's example synthesizes.
+package-check: install
+	$(PY) scripts/package_check.py
 
 # The example app deployed locally: its endpoints are played through the bundled handler
 # against the local Neptune ML API, updated in place, then destroyed.

@@ -1,9 +1,10 @@
 """CDK constructs for Neptune ML inference endpoints."""
 
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
-from neptune_ml_endpoint.constructs.endpoint import ModelName, NeptuneMlEndpoint
+from neptune_ml_endpoint.constructs.endpoint import NeptuneMlEndpoint
 from neptune_ml_endpoint.constructs.endpoint_base import INeptuneMlEndpoint, NeptuneMlEndpointAttributes
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+from neptune_ml_endpoint.schema import ModelName
 
 __all__ = [
     "INeptuneMlEndpoint",

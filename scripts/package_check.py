@@ -1,0 +1,81 @@
+"""Build the wheel, install it alone in a new virtual environment outside the repository,
+and synthesize the README's "Use it in your own CDK app" example from a clean directory.
+
+    python scripts/package_check.py        (make package-check)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import venv
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README_HEADING = "## Use it in your own CDK app"
+REQUIRED_IN_WHEEL = (
+    "neptune_ml_endpoint/lambda/index.py",
+    "neptune_ml_endpoint/schema.py",
+    "neptune_ml_endpoint/py.typed",
+    "neptune_ml_endpoint/local/api/__init__.py",
+    "neptune_ml_endpoint/local/player/__init__.py",
+)
+
+
+def readme_example() -> str:
+    """The first Python code block under the README heading."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split(README_HEADING, 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    if match is None:
+        raise SystemExit(f"no Python code block under {README_HEADING!r} in README.md")
+    return match.group(1)
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, cwd=cwd, env=env, check=True)
+
+
+def build_wheel(out: Path) -> Path:
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    wheel = next(out.glob("neptune_ml_endpoint-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = [name for name in REQUIRED_IN_WHEEL if name not in names]
+    if missing:
+        raise SystemExit(f"the wheel lacks {missing}")
+    return wheel
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="neptune-ml-package-check-") as scratch:
+        work = Path(scratch)
+        wheel = build_wheel(work / "dist")
+        env_dir = work / "venv"
+        venv.create(env_dir, with_pip=True)
+        python = str(env_dir / "bin" / "python")
+        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "-c", str(ROOT / "constraints.txt"), str(wheel)], cwd=work)
+        user_app = work / "user-app"
+        user_app.mkdir()
+        (user_app / "app.py").write_text(readme_example())
+        env = {**os.environ, "CDK_OUTDIR": str(user_app / "cdk.out")}
+        run([python, "app.py"], cwd=user_app, env=env)
+        templates = list((user_app / "cdk.out").glob("*.template.json"))
+        resources = [r for t in templates for r in json.loads(t.read_text())["Resources"].values()]
+        endpoints = [r for r in resources if r["Type"] == "Custom::NeptuneMlEndpoint"]
+        if not endpoints:
+            raise SystemExit("the README example synthesized no Custom::NeptuneMlEndpoint")
+        run([python, "-m", "neptune_ml_endpoint.local", "serve", "--help"], cwd=user_app, env=env)
+        print(f"package check passed: {wheel.name} installed alone; the README example synthesized "
+              f"{len(endpoints)} endpoint(s) in {len(templates)} template(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
