@@ -48,6 +48,31 @@ def test_a_failed_update_goes_back_to_the_old_properties(deployment: LocalDeploy
     assert f"{STACK_NAME} (no changes)" in deployment.deploy("Base").output
 
 
+def test_a_rolled_back_replacement_keeps_the_old_endpoint_and_deletes_the_new_one(
+        deployment: LocalDeployment) -> None:
+    deployment.deploy("Base")
+    before = deployment.state()
+
+    played = deployment.update("ReplacedAndFailing")
+
+    assert played.exit_code == 1
+    training = deployment.logical_id("Training")
+    # Replaced by player-training-b, then (another resource failed) updated back, and the
+    # replacement deleted in the rollback's cleanup; the old endpoint was never deleted.
+    assert played.events(training) == [
+        "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE",
+        "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    assert played.events(STACK_NAME)[-1] == "UPDATE_ROLLBACK_COMPLETE"
+    after = deployment.state()
+    assert after is not None and before is not None
+    assert {lid: r["properties"] for lid, r in after["resources"].items()} == {
+        lid: r["properties"] for lid, r in before["resources"].items()}
+    assert after["resources"][training]["physical_id"] == TRAINING_ID
+    deleted = [r.endpoint_id for r in deployment.api.requests() if r.operation == "DeleteMLEndpoint"]
+    assert deleted == ["player-training-b"]
+    assert sorted(deployment.in_service()) == sorted(r["physical_id"] for r in after["resources"].values())
+
+
 def test_a_property_only_the_handler_can_check_fails_with_its_reason_and_rolls_back(
         deployment: LocalDeployment) -> None:
     played = deployment.deploy("IdParameter")

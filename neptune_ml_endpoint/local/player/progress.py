@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 import time
@@ -40,6 +41,7 @@ class ProgressPrinter:
         self._running: dict[tuple[str, str], _Running] = {}
         self._counters: dict[str, tuple[set[str], int, float]] = {}
         self._frame = 0
+        self._status_shown = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -110,12 +112,15 @@ class ProgressPrinter:
         return ", ".join(f"{r.logical_id} {r.status} {now - r.since:.0f}s" for r in self._running.values())
 
     def _clear_status(self) -> None:
-        if self._tty and self._running:
+        if self._status_shown:
             self._stream.write(_CLEAR_LINE)
+            self._status_shown = False
 
     def _draw_status(self) -> None:
         if self._tty and self._running:
-            self._stream.write(f"{SPINNER[self._frame % len(SPINNER)]} waiting for {self._waiting()}")
+            width = shutil.get_terminal_size().columns - 1
+            self._stream.write(f"{SPINNER[self._frame % len(SPINNER)]} waiting for {self._waiting()}"[:width])
+            self._status_shown = True
 
     def _tick(self) -> None:
         while not self._stopping.wait(self._interval):

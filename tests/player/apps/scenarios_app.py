@@ -35,6 +35,7 @@ VERSIONS = {
     "Replaced": Version(training_id="player-training-b"),
     "FailingUpdate": Version(training_job="failing-training-job"),
     "FailingCreate": Version(transform_job="failing-transform-job"),
+    "ReplacedAndFailing": Version(training_id="player-training-b", transform_job="failing-transform-job"),
     "TrainingOnly": Version(transform_job=None),
     "RetainedTransform": Version(transform_removal=cdk.RemovalPolicy.RETAIN),
     "IdParameter": Version(training_id_parameter=True),
