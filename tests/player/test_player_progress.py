@@ -49,6 +49,10 @@ def test_a_terminal_gets_a_spinner_line_while_a_resource_is_in_progress() -> Non
     assert len({frame for frame in SPINNER if frame in shown}) >= 2
     assert "\r\x1b[K" in shown
     assert shown.endswith("\n")  # the spinner line is cleared once nothing is waiting
+    # Every event line starts on a fresh line: after a newline or after the spinner line is cleared.
+    starts = [match.start() for match in re.finditer(r"Demo \| ", shown)]
+    assert len(starts) == 2
+    assert all(start == 0 or shown[:start].endswith(("\n", "\r\x1b[K")) for start in starts)
 
 
 def test_elsewhere_plain_lines_name_what_is_still_in_progress() -> None:
