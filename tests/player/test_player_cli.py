@@ -89,3 +89,12 @@ def test_help_lists_the_player_commands_beside_serve(capsys: pytest.CaptureFixtu
     shown = capsys.readouterr().out
     for command in ("serve", "deploy", "update", "destroy"):
         assert command in shown
+
+
+def test_a_second_command_on_the_same_state_is_refused(deployment: LocalDeployment) -> None:
+    with StateStore(deployment.state_dir).locked():
+        played = deployment.deploy("Base")
+
+    assert played.exit_code == 1
+    assert f"Another deploy, update or destroy is using {deployment.state_dir}" in played.output
+    assert deployment.endpoint_requests() == []

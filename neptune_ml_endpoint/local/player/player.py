@@ -29,6 +29,7 @@ from neptune_ml_endpoint.local.player.state import (
     DeploymentState,
     FunctionState,
     StackState,
+    StateBusyError,
     StateStore,
 )
 from neptune_ml_endpoint.local.player.synth import SynthError, synthesize
@@ -37,6 +38,9 @@ from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 class PlayerError(RuntimeError):
     """An expected failure: printed as a message, never as a traceback."""
+
+
+EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError)
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ class Player:
     def deploy(self, require_existing: bool = False) -> int:
         """Create or update every selected stack of the app; 1 when anything failed."""
         try:
-            return self._deploy(require_existing)
-        except (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError) as error:
+            with self.store.locked():
+                return self._deploy(require_existing)
+        except EXPECTED_ERRORS as error:
             self._say(f"❌  {error}")
             return 1
 
@@ -200,8 +205,9 @@ class Player:
     def destroy(self) -> int:
         """Delete every deployed stack, newest first; forget the state once nothing is left."""
         try:
-            return self._destroy()
-        except (PlayerError, LocalApiError) as error:
+            with self.store.locked():
+                return self._destroy()
+        except EXPECTED_ERRORS as error:
             self._say(f"❌  {error}")
             return 1
 

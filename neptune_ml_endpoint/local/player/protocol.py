@@ -149,12 +149,12 @@ class CloudFormationSide:
                 or body.get("StackId") != self.stack_id:
             return self._failure(request, "Response does not match the request (StackId, RequestId or "
                                           "LogicalResourceId)")
-        if not physical_id:
+        if not physical_id and status == "SUCCESS":
             return self._failure(request, "Invalid PhysicalResourceId")
         data = body.get("Data") or {}
         return CustomResourceAnswer(
             succeeded=status == "SUCCESS",
-            physical_id=physical_id,
+            physical_id=physical_id or request.physical_id or "",
             reason=str(body.get("Reason") or ""),
             data=data if isinstance(data, dict) else {},
         )

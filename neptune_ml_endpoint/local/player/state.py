@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 DEFAULT_STATE_DIR = ".local-deploy"
 STATE_FILE = "state.json"
+LOCK_FILE = ".lock"
 STATE_VERSION = 1
 
 
@@ -98,11 +102,26 @@ class DeploymentState:
         )
 
 
+class StateBusyError(RuntimeError):
+    """Another command is using the same state folder."""
+
+
 class StateStore:
     """The state folder: state.json plus the copies of function code it points at."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the state folder for one command; StateBusyError when another command holds it."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / LOCK_FILE).open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StateBusyError(f"Another deploy, update or destroy is using {self.state_dir}") from None
+            yield
 
     @property
     def path(self) -> Path:
