@@ -49,7 +49,7 @@ DEMO_STATE := .local-deploy/demo
 DEMO_NEW_JOB := example-training-job-v2
 
 demo: install
-	@$(LOCAL) destroy --state-dir $(DEMO_STATE) >/dev/null 2>&1 || true
+	@test ! -f $(DEMO_STATE)/state.json || $(LOCAL) destroy --state-dir $(DEMO_STATE) >/dev/null 2>&1 || true
 	@echo "== deploy: the example app; its Neptune cluster is simulated by the local Neptune ML API"
 	@$(LOCAL) deploy --state-dir $(DEMO_STATE) || { $(LOCAL) destroy --state-dir $(DEMO_STATE); exit 1; }
 	@echo "== update: the training endpoint now serves training job $(DEMO_NEW_JOB) (same endpoint id)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,15 +81,30 @@ def _player(args: argparse.Namespace) -> Player:
 
 
 def _run_deploy(args: argparse.Namespace) -> int:
-    return _player(args).deploy()
+    return _with_player(args, lambda player: player.deploy())
 
 
 def _run_update(args: argparse.Namespace) -> int:
-    return _player(args).deploy(require_existing=True)
+    return _with_player(args, lambda player: player.deploy(require_existing=True))
 
 
 def _run_destroy(args: argparse.Namespace) -> int:
-    return _player(args).destroy()
+    return _with_player(args, lambda player: player.destroy())
+
+
+def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> int:
+    try:
+        player = _player(args)
+    except ModuleNotFoundError as missing:
+        print(f"❌  The local deploy commands need the package {missing.name!r}: "
+              "pip install 'neptune-ml-endpoint[dev]'", file=sys.stderr)
+        return 1
+    try:
+        return command(player)
+    except KeyboardInterrupt:
+        print("\nInterrupted. The state holds what was deployed before this command; endpoints it was "
+              "working on may be left in the local Neptune ML API.", file=sys.stderr)
+        return 130
 
 
 def _pair(text: str) -> tuple[str, str]:
