@@ -7,6 +7,7 @@ function can do what the project's handler never does.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
 
 SILENT_FUNCTION = '''
 import json
+import re
 import time
 import urllib.request
 
@@ -63,6 +65,8 @@ def test_a_function_that_ends_without_answering_fails_the_resource_at_once(silen
     assert played.exit_code == 1
     failed = played.lines_with("CREATE_FAILED")
     assert len(failed) == 1 and "The function ended without sending a response" in failed[0]
+    log = re.search(r"log: (\S+\.log)\)", failed[0])
+    assert log is not None and Path(log.group(1)).is_file()  # the invocation's output, like CloudWatch Logs
     # The rollback's Delete is answered, so the stack rolls back cleanly.
     assert played.events("Endpoint") == ["CREATE_IN_PROGRESS", "CREATE_FAILED", "DELETE_IN_PROGRESS",
                                          "DELETE_COMPLETE"]

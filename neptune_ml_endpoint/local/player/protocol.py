@@ -107,16 +107,20 @@ class CloudFormationSide:
         threading.Thread(target=run, name=f"invoke-{request.logical_id}", daemon=True).start()
         body = self._await(request, request_id, finished)
         if body is None:
-            detail = f" ({invocations[0].error}; log: {invocations[0].log_file})" if invocations and \
-                invocations[0].error else ""
-            if finished.is_set() and not self._busy(request_id):
-                return self._failure(request, f"The function ended without sending a response{detail}")
-            return self._failure(
-                request,
-                f"CloudFormation did not receive a response from your Custom Resource within "
-                f"{request.timeout_seconds:g} s. Please check your logs for requestId [{request_id}]{detail}",
-            )
+            return self._failure(request, self._silence(request, request_id, finished, invocations))
         return self._answer_of(request, request_id, body)
+
+    def _silence(self, request: CustomResourceRequest, request_id: str, finished: threading.Event,
+                 invocations: list[Invocation]) -> str:
+        """Why no answer came, with the first invocation's error and log."""
+        detail = ""
+        if invocations:
+            first = invocations[0]
+            detail = f" ({first.error}; log: {first.log_file})" if first.error else f" (log: {first.log_file})"
+        if finished.is_set() and not self._busy(request_id):
+            return f"The function ended without sending a response{detail}"
+        return (f"CloudFormation did not receive a response from your Custom Resource within "
+                f"{request.timeout_seconds:g} s. Please check your logs for requestId [{request_id}]{detail}")
 
     def _await(self, request: CustomResourceRequest, request_id: str,
                finished: threading.Event) -> dict[str, Any] | None:
