@@ -7,12 +7,16 @@ backoff. Neptune's 408 ClientTimeoutException is not among botocore's generic tr
 errors: botocore retries it only when its neptunedata model marks the error retryable (botocore
 1.44's does). With a model that does not, this module retries that one code itself, a bounded
 number of times (see NeptuneDataClient._call), so a 408 is retried whatever the runtime's botocore.
+A call whose attempts all end in 429 is tried again after a random pause: concurrent invocations
+(one per resource of a stack) spread out instead of failing together.
 
 Environment variables (optional; names in neptune_ml_endpoint.schema):
   NEPTUNE_ML_ENDPOINT_CONNECT_TIMEOUT         seconds to open a connection (default 5)
   NEPTUNE_ML_ENDPOINT_READ_TIMEOUT            seconds to wait for an answer (default 15)
   NEPTUNE_ML_ENDPOINT_MAX_ATTEMPTS            botocore attempts per call, the first included (default 4)
   NEPTUNE_ML_ENDPOINT_CLIENT_TIMEOUT_RETRIES  extra tries after a 408 ClientTimeoutException (default 2)
+  NEPTUNE_ML_ENDPOINT_THROTTLE_RETRIES        extra tries once botocore's attempts all end in 429 (default 3;
+                                              pauses up to 2, 4 and 8 s)
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +40,7 @@ from neptune_ml_endpoint.schema import (
     ENV_CONNECT_TIMEOUT,
     ENV_MAX_ATTEMPTS,
     ENV_READ_TIMEOUT,
+    ENV_THROTTLE_RETRIES,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +48,9 @@ logger = logging.getLogger(__name__)
 USER_AGENT_EXTRA = "neptune-ml-endpoint"
 NOT_FOUND = "MLResourceNotFoundException"
 CLIENT_TIMEOUT = "ClientTimeoutException"
+THROTTLED = "TooManyRequestsException"
+THROTTLE_PAUSE_SECONDS = 2.0  # the first pause's ceiling; it doubles up to THROTTLE_PAUSE_MAX_SECONDS
+THROTTLE_PAUSE_MAX_SECONDS = 8.0
 _T = TypeVar("_T")
 
 
@@ -62,6 +71,7 @@ class ClientSettings:
     read_timeout: float = 15.0
     max_attempts: int = 4
     client_timeout_retries: int = 2
+    throttle_retries: int = 3
 
     @classmethod
     def from_environment(cls) -> ClientSettings:
@@ -72,6 +82,7 @@ class ClientSettings:
             read_timeout=env_number(ENV_READ_TIMEOUT, defaults.read_timeout),
             max_attempts=max(1, int(env_number(ENV_MAX_ATTEMPTS, defaults.max_attempts))),
             client_timeout_retries=int(env_number(ENV_CLIENT_TIMEOUT_RETRIES, defaults.client_timeout_retries)),
+            throttle_retries=int(env_number(ENV_THROTTLE_RETRIES, defaults.throttle_retries)),
         )
 
 
@@ -180,25 +191,32 @@ class NeptuneDataClient:
         return True
 
     def _call(self, operation: str, call: Callable[[], _T]) -> _T:
-        """Run one API call, retrying 408s when botocore does not, and turn failures into NeptuneApiError.
+        """Run one API call, retrying 408s when botocore does not and 429s beyond botocore's attempts,
+        and turn failures into NeptuneApiError.
 
         Neptune answers 408 ClientTimeoutException when a request timed out inside the cluster.
         Repeating the call is safe: Get and Delete are idempotent, and a repeated create of an
         endpoint that the first try did start is refused, which the caller resolves by adopting it.
         """
-        retries = self._client_timeout_retries
-        for attempt in range(retries + 1):
+        timeouts = throttles = 0
+        while True:
             try:
                 return call()
             except ClientError as error:
                 code = str(error.response.get("Error", {}).get("Code") or "UnknownError")
-                if code == CLIENT_TIMEOUT and attempt < retries:
+                if code == CLIENT_TIMEOUT and timeouts < self._client_timeout_retries:
                     logger.info("%s timed out in Neptune (408); trying again", operation)
-                    time.sleep(min(0.5 * 2**attempt, 4.0))
+                    time.sleep(min(0.5 * 2**timeouts, 4.0))
+                    timeouts += 1
+                    continue
+                if code == THROTTLED and throttles < self._settings.throttle_retries:
+                    logger.info("%s is still throttled (429) after botocore's retries; trying again", operation)
+                    time.sleep(random.uniform(0.0, min(THROTTLE_PAUSE_SECONDS * 2**throttles,
+                                                       THROTTLE_PAUSE_MAX_SECONDS)))
+                    throttles += 1
                     continue
                 detail = str(error.response.get("detailedMessage") or error.response.get("Error", {}).get("Message")
                              or "")
                 raise NeptuneApiError(operation, code, detail) from None
             except BotoCoreError as error:
                 raise NeptuneApiError(operation, type(error).__name__, str(error)) from None
-        raise AssertionError("unreachable: the loop returns or raises")
