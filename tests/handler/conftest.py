@@ -8,37 +8,20 @@ a LocalNeptuneMlApi. Handler settings are shortened so every test takes about a 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
-from handler_driver import FAST, HANDLER_DIR, SHORT_SETTINGS, CloudFormation
+from handler_driver import FAST, SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
 from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
 
-
-@pytest.fixture(scope="session")
-def receiver() -> Iterator[ResponseReceiver]:
-    with ResponseReceiver() as started:
-        yield started
-
-
-@pytest.fixture(scope="session")
-def stubs() -> Iterator[LocalCloudStubs]:
-    with LocalCloudStubs() as started:
-        yield started
-
-
-@pytest.fixture(scope="session")
-def handler_module() -> Iterator[ModuleType]:
-    """index.py imported from the handler's source folder, as Lambda imports it from the asset."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(HANDLER_DIR))
-        import index
-
-        yield index
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from lambda_fixtures import handler_module, receiver, stubs  # noqa: E402,F401  (shared with tests/reliability)
 
 
 @pytest.fixture
