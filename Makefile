@@ -58,5 +58,9 @@ demo: install
 	@echo "== destroy: delete both endpoints; the local API's endpoint list ends empty"
 	@$(LOCAL) destroy --state-dir $(DEMO_STATE)
 
+# Benchmarks (a few minutes; not part of make test): prints the table, writes benchmarks/results.md.
+bench: install
+	$(PY) -m benchmarks --output benchmarks/results.md
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-deploy
