@@ -58,8 +58,11 @@ def main(argv: list[str]) -> int:
     with open(request_path) as stream:
         request = json.load(stream)
     outcome = _run(request)
-    with open(result_path, "w") as stream:
+    # Written whole or not at all: a runtime stopped mid-write must not leave half a result.
+    partial_path = result_path + ".partial"
+    with open(partial_path, "w") as stream:
         json.dump(outcome, stream, default=str)
+    os.replace(partial_path, result_path)
     sys.stdout.flush()
     sys.stderr.flush()
     # Lambda freezes the process after the handler returns; leftover threads must not keep it.
