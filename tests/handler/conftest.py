@@ -21,7 +21,11 @@ from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
 from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-from lambda_fixtures import handler_module, receiver, stubs  # noqa: E402,F401  (shared with tests/reliability)
+import lambda_fixtures  # shared with tests/reliability
+
+handler_module = lambda_fixtures.handler_module
+receiver = lambda_fixtures.receiver
+stubs = lambda_fixtures.stubs
 
 
 @pytest.fixture
