@@ -1,0 +1,31 @@
+"""Starting the handler in processes of its own (see reliability_lambda_process.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+RUNNER = Path(__file__).with_name("reliability_lambda_process.py")
+
+
+def start_invocation(event: dict[str, Any], seconds: float) -> subprocess.Popen[str]:
+    """One invocation in a new process, with this process's environment; the event goes to stdin."""
+    process = subprocess.Popen([sys.executable, str(RUNNER), str(seconds)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(event))
+    process.stdin.close()
+    return process
+
+
+def invoke_concurrently(events: list[dict[str, Any]], seconds: float, timeout: float) -> list[dict[str, Any]]:
+    """Every event at once, each in its own process; each one's result ({"calls": {...}})."""
+    finished = subprocess.run([sys.executable, str(RUNNER), str(seconds), "--concurrent"], input=json.dumps(events),
+                              capture_output=True, text=True, timeout=timeout, env=dict(os.environ), check=False)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results: list[dict[str, Any]] = json.loads(finished.stdout)
+    return results
