@@ -57,7 +57,7 @@ def run(cloud: LocalCloud, plan: DelayPlan) -> list[Row]:
         period = plan.polling_period
         steps_b = polling.run_all("polled", _lifecycles(plan.endpoints, 0.2 * period, 2.2 * period,
                                                         with_delete=False))
-    return (_in_invocation_rows(steps_a) + _polling_rows(steps_b, period)
+    return (_in_invocation_rows(steps_a) + _polling_rows(cloud, steps_b, period)
             + _check_rate_rows(cloud, long_creates, steps_b, period))
 
 
@@ -86,13 +86,19 @@ def _in_invocation_rows(steps: Sequence[StepTiming]) -> list[Row]:
     return rows
 
 
-def _polling_rows(steps: Sequence[StepTiming], period: float) -> list[Row]:
+def _polling_rows(cloud: LocalCloud, steps: Sequence[StepTiming], period: float) -> list[Row]:
+    """Delays in polling periods; the target holds when the first poll after InService answers
+    (the delay is then the wait for that poll, under one period, plus the poll's own work)."""
     rows = []
     for request_type in ("Create", "Update"):
-        in_periods = _delays(steps, request_type).scaled(1 / period)
+        chosen = [step for step in steps if step.request_type == request_type]
+        in_periods = Summary.of([step.delay for step in chosen]).scaled(1 / period)
+        first_poll = sum(1 for step in chosen if _status_checks(cloud, step, step.settled_at) == 1)
         rows.append(Row(f"1b report delay, polled every {period:g} s (standing for 60 s)",
                         f"{request_type}: InService to answer, in polling periods",
-                        in_periods.describe("periods"), "< 1 period (max)", verdict(in_periods.high < 1.0)))
+                        f"{in_periods.describe('periods')}; answered by the first poll after InService: "
+                        f"{first_poll} of {len(chosen)}",
+                        "< 1 period: the first poll after InService answers", verdict(first_poll == len(chosen))))
     return rows
 
 
@@ -116,7 +122,9 @@ def _waited(step: StepTiming) -> float:
     return step.answered_at - step.started_at
 
 
-def _status_checks(cloud: LocalCloud, step: StepTiming) -> int:
-    """GetMLEndpoint calls for the step's endpoint between its CreateMLEndpoint and its answer."""
+def _status_checks(cloud: LocalCloud, step: StepTiming, since: float | None = None) -> int:
+    """GetMLEndpoint calls for the step's endpoint from `since` (by default its CreateMLEndpoint)
+    to its answer."""
+    start = step.started_at if since is None else since
     return sum(1 for call in cloud.api_calls(step.endpoint_id, "GetMLEndpoint")
-               if step.started_at < call.at <= step.answered_at)
+               if start < call.at <= step.answered_at)

@@ -41,7 +41,7 @@ class Plan:
 FULL = Plan(
     cold_start_runs=10,
     synth_rounds=5,
-    delay=report_delay.DelayPlan(endpoints=8, in_invocation_seconds=(1.0, 21.0), polling_period=6.0,
+    delay=report_delay.DelayPlan(endpoints=10, in_invocation_seconds=(1.0, 21.0), polling_period=6.0,
                                  long_create_seconds=60.0, long_create_endpoints=2),
     throttle=throttling.ThrottlePlan(endpoints=8, creating_seconds=5.0, requests_per_second=2.0, repetitions=2),
 )
