@@ -62,5 +62,14 @@ demo: install
 bench: install
 	$(PY) -m benchmarks --output benchmarks/results.md
 
+# Reliability tests (about a minute and a half; make test runs them too), then their figures
+# (tests/reliability/figures.json) into README.md between its reliability markers.
+RELIABILITY_FIGURES := tests/reliability/figures.json
+
+reliability: install
+	rm -f $(RELIABILITY_FIGURES)
+	$(PY) -m pytest tests/reliability -q --durations=5
+	$(PY) tests/reliability/reliability_report.py --figures $(RELIABILITY_FIGURES) --readme README.md
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-deploy

@@ -13,9 +13,9 @@ RUNNER = Path(__file__).with_name("reliability_lambda_process.py")
 
 
 def start_invocation(event: dict[str, Any], seconds: float) -> subprocess.Popen[str]:
-    """One invocation in a new process, with this process's environment; the event goes to stdin."""
+    """One invocation in a new process, with this process's environment; its output is discarded."""
     process = subprocess.Popen([sys.executable, str(RUNNER), str(seconds)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ))
     assert process.stdin is not None
     process.stdin.write(json.dumps(event))
     process.stdin.close()

@@ -70,6 +70,7 @@ class MatrixTally:
     failed_naming_the_error: int = 0
     endpoints_left: int = 0
     duplicates: int = 0
+    slowest_answer_seconds: float = 0.0
     kinds: set[str] = field(default_factory=set)
     steps: set[str] = field(default_factory=set)
 
@@ -81,7 +82,8 @@ def tally(figures: FiguresFile) -> Iterator[MatrixTally]:
     figures.record("faults", cases=counted.cases, kinds=sorted(counted.kinds), steps=sorted(counted.steps),
                    retried_to_success=counted.retried_to_success,
                    failed_naming_the_error=counted.failed_naming_the_error,
-                   endpoints_left=counted.endpoints_left, duplicates=counted.duplicates)
+                   endpoints_left=counted.endpoints_left, duplicates=counted.duplicates,
+                   slowest_answer_seconds=round(counted.slowest_answer_seconds, 2))
 
 
 @pytest.fixture
@@ -111,6 +113,7 @@ def test_a_fault_is_retried_or_explained_and_leaves_no_orphan(
         player.delete(state)  # the stack's deletion
     left, created = endpoints_left(api), accepted_creates(api)
     _count(tally, step, kind, faulted_answer.succeeded, left, created)
+    tally.slowest_answer_seconds = max([tally.slowest_answer_seconds, *(a.seconds for a in player.answers)])
 
     assert _struck(api, kind), "the fault never struck"
     if not lasting or (step.name, kind) in SUCCEEDS_DESPITE_LASTING_FAULT:

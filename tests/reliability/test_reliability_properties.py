@@ -15,11 +15,14 @@ from typing import Any
 
 import pytest
 from handler_driver import CloudFormation
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reliability_events import (
     API_URL,
+    LOGICAL_ID_MAX_LENGTH,
     REQUEST_TYPES,
+    SERVICE_TOKEN,
+    STACK_NAME_MAX_LENGTH,
     logical_ids,
     physical_ids,
     properties,
@@ -68,6 +71,16 @@ def histories(draw: st.DrawFn) -> History:
     return History(request_type, logical_id, first, known, new)
 
 
+_VALID = {"ServiceToken": SERVICE_TOKEN, "NeptuneEndpoint": API_URL, "MlModelTrainingJobId": "training-1"}
+LARGEST_ANSWER = History(
+    # A failed Update echoes the longest physical id crhelper makes, with a Reason quoting non-ASCII
+    # text (each character six or twelve bytes once JSON-escaped) and the longest logical id.
+    "Update", "L" * LOGICAL_ID_MAX_LENGTH, _VALID,
+    known_physical_id=f"{'s' * STACK_NAME_MAX_LENGTH}_{'L' * LOGICAL_ID_MAX_LENGTH}_ABCD1234",
+    new_properties={**_VALID, "\U0001f600" * 100: "\u00e9" * 100},
+)
+
+
 @dataclass
 class Tally:
     """What the examples saw, for the report."""
@@ -78,9 +91,11 @@ class Tally:
     failed: int = 0
     largest_answer_bytes: int = 0
     slowest_answer_seconds: float = 0.0
+    endpoints_left: int = 0
 
-    def add(self, player: StackPlayer) -> None:
+    def add(self, player: StackPlayer, left: list[str]) -> None:
         self.examples += 1
+        self.endpoints_left += len(left)
         self.requests += len(player.answers)
         self.succeeded += sum(answered.succeeded for answered in player.answers)
         self.failed += sum(not answered.succeeded for answered in player.answers)
@@ -103,16 +118,19 @@ def tally(figures: FiguresFile) -> Iterator[Tally]:
     figures.record("properties", profile=PROFILE, max_examples=EXAMPLES, examples_run=counted.examples,
                    requests=counted.requests, succeeded=counted.succeeded, failed=counted.failed,
                    largest_answer_bytes=counted.largest_answer_bytes,
-                   slowest_answer_seconds=round(counted.slowest_answer_seconds, 2))
+                   slowest_answer_seconds=round(counted.slowest_answer_seconds, 2),
+                   endpoints_left=counted.endpoints_left)
 
 
 @settings(settings.get_profile(PROFILE))
 @given(history=histories())
+@example(history=LARGEST_ANSWER)
 def test_every_request_is_answered_once_and_only_declared_endpoints_remain(
         steady_function: CloudFormation, tally: Tally, history: History) -> None:
     api = steady_function.api
     player = StackPlayer(steady_function, history.logical_id)
     first = with_api_url(history.properties, api.url)
+    left: list[str] = []
     try:
         if history.known_physical_id is None:
             state = player.create(first)
@@ -127,9 +145,10 @@ def test_every_request_is_answered_once_and_only_declared_endpoints_remain(
         if state is not None:
             player.delete(state)  # the stack's deletion
 
-        assert endpoints_left(api) == [], "an endpoint outlived its stack"
+        left = endpoints_left(api)
+        assert left == [], "an endpoint outlived its stack"
     finally:
-        tally.add(player)
+        tally.add(player, left)
         _clear_leftovers(steady_function)
     for answered in player.answers:  # nothing answered late, or twice
         assert len(steady_function.receiver.records(steady_function.key_of(answered.event))) == 1

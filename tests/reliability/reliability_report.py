@@ -1,0 +1,140 @@
+"""The README's reliability section, written from the figures the reliability tests measured.
+
+    python tests/reliability/reliability_report.py [--figures PATH] [--readme PATH] [--fallback PATH]
+
+Replaces the text between the README's `<!-- reliability:start -->` and
+`<!-- reliability:end -->` markers; a README without them is left alone and the section goes to
+the fallback file instead. Exits 1 when there are no figures (run the tests first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from reliability_figures import FIGURES_PATH, read_figures
+
+START = "<!-- reliability:start -->"
+END = "<!-- reliability:end -->"
+Figures = dict[str, dict[str, Any]]
+
+
+def _properties(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        (f"Random CloudFormation requests (hypothesis profile `{f['profile']}`): property sets with wrong "
+        "types, missing and unknown keys, long, unicode and numeric strings; random request types and "
+        "physical ids; each followed by CloudFormation's rollback or cleanup and the stack's deletion"),
+        f"{f['examples_run']} examples, {f['requests']} requests ({f['succeeded']} SUCCESS, {f['failed']} FAILED)",
+        (f"every request answered exactly once, within its deadline, FAILED always with a Reason; largest "
+        f"answer {f['largest_answer_bytes']} of 4096 bytes; endpoints left: {f['endpoints_left']}"),
+    )
+
+
+def _faults(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        (f"Fault matrix: {', '.join(f['kinds'])} at each of {len(f['steps'])} steps of create, update and "
+        "delete (first call, create call, status poll, delete call), once and lasting"),
+        f"{f['cases']} cases",
+        (f"{f['retried_to_success']} retried to success, {f['failed_naming_the_error']} failed with a Reason "
+        f"naming the error; slowest answer {f['slowest_answer_seconds']:g} s; endpoints left: "
+        f"{f['endpoints_left']}; duplicates: {f['duplicates']}"),
+    )
+
+
+def _retries(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        ("Function killed (SIGKILL) once Neptune accepted its create or delete, then the same event "
+        "delivered again; a ResponseURL that refuses the first delivery"),
+        f"{f['killed_invocations']} killed invocations, {f['refused_deliveries']} refused delivery",
+        (f"endpoints after a retried create: {f['most_endpoints_after_a_retried_create']} (at most); after a "
+        f"retried delete: {f['endpoints_after_a_retried_delete']}; answers per retried request: "
+        f"{f['most_answers_to_a_retried_request']} (at most); the refused answer delivered "
+        f"{f['delivered_after_refusal']} time"),
+    )
+
+
+def _concurrency(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        (f"{f['endpoints']} Creates at once, one process each, against a cluster answering 429 above "
+        f"{f['rate_limit_per_second']:g} requests a second"),
+        f"{f['api_calls']} API calls, {f['throttled']} answered 429",
+        (f"{f['in_service']} of {f['endpoints']} InService; duplicates: {f['duplicates']}; API calls per endpoint: "
+        f"median {f['calls_per_endpoint_median']:g}, max {f['calls_per_endpoint_max']}"),
+    )
+
+
+def _security(f: dict[str, Any]) -> tuple[str, str, str]:
+    unsafe = ", ".join(f"`{value}`" for value in f["unsafe_ids"])
+    return (
+        ("Security: every log line (crhelper, botocore, handler, stdout and stderr) through successes, "
+        f"failures, retries, polling and a refused delivery; ids {unsafe} as Id or PhysicalResourceId; "
+        "the cluster's TLS certificate"),
+        f"{f['log_lines_checked']} log lines, {f['unsafe_id_cases']} unsafe-id cases",
+        (f"ResponseURL signatures or credentials in logs: {f['secrets_found_in_logs']}; requests carrying an "
+        f"unsafe id: {f['unsafe_id_requests']}; untrusted certificate: {f['tls_untrusted']}, CA trusted "
+        f"through AWS_CA_BUNDLE: {f['tls_trusted']}; places turning TLS verification off in the "
+        f"{f['handler_files_checked']} files of the handler's asset: {f['unverified_tls_places']}"),
+    )
+
+
+ROWS: dict[str, Callable[[dict[str, Any]], tuple[str, str, str]]] = {
+    "properties": _properties, "faults": _faults, "retries": _retries,
+    "concurrency": _concurrency, "security": _security,
+}
+
+
+def render(figures: Figures) -> str:
+    """The markdown section: what was tried and what came out, one table row per test area."""
+    measured = sorted(values["measured_at"] for values in figures.values() if "measured_at" in values)
+    lines = [
+        ("Measured by `make reliability` (tests in `tests/reliability/`, the bundled handler against the "
+        f"local Neptune ML API){f' on {measured[-1][:10]}' if measured else ''}."),
+        "",
+        "| Check | Tried | Result |",
+        "| --- | --- | --- |",
+    ]
+    for name, row in ROWS.items():
+        try:
+            lines.append("| " + " | ".join(row(figures[name])) + " |")
+        except KeyError:  # the area's tests did not run, or not all of them
+            lines.append(f"| {name} | not measured | run `make reliability` |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(text: str, section: str) -> str | None:
+    """The text with the section between the markers; None when the markers are missing."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        return None
+    return f"{text[:start + len(START)]}\n{section}{text[end:]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--figures", type=Path, default=FIGURES_PATH)
+    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("--fallback", type=Path, default=Path("reliability.md"))
+    args = parser.parse_args(argv)
+    figures = read_figures(args.figures)
+    if not figures:
+        print(f"No figures in {args.figures}; run the reliability tests first", file=sys.stderr)
+        return 1
+    section = render(figures)
+    updated = replace_section(args.readme.read_text(), section) if args.readme.exists() else None
+    if updated is None:
+        args.fallback.write_text(f"## Reliability\n\n{section}")
+        print(f"{args.readme} has no {START} ... {END} markers; wrote {args.fallback}")
+    else:
+        args.readme.write_text(updated)
+        print(f"Updated the reliability section of {args.readme}")
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The report writer: figures in, the README's section out, only between its markers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_report import END, START, main, render, replace_section
+
+FIGURES: dict[str, dict[str, Any]] = {
+    "properties": {"profile": "reliability", "examples_run": 201, "requests": 417, "succeeded": 266,
+                   "failed": 151, "largest_answer_bytes": 1903, "endpoints_left": 0,
+                   "measured_at": "2026-11-27T12:00:00Z"},
+    "faults": {"kinds": ["reset", "slow"], "steps": ["create-call", "delete-call"], "cases": 8,
+               "retried_to_success": 5, "failed_naming_the_error": 3, "endpoints_left": 0, "duplicates": 0,
+               "slowest_answer_seconds": 1.25},
+    "concurrency": {"endpoints": 20, "rate_limit_per_second": 10.0, "api_calls": 160, "throttled": 74,
+                    "in_service": 20, "duplicates": 0, "calls_per_endpoint_median": 8.5,
+                    "calls_per_endpoint_max": 11},
+}
+
+
+def test_render_states_every_measured_figure_and_marks_the_missing_ones() -> None:
+    section = render(FIGURES)
+
+    assert "on 2026-11-27" in section
+    assert "201 examples, 417 requests (266 SUCCESS, 151 FAILED)" in section
+    assert "largest answer 1903 of 4096 bytes; endpoints left: 0" in section
+    assert "8 cases" in section and "5 retried to success, 3 failed" in section
+    assert "slowest answer 1.25 s" in section
+    assert "429 above 10 requests a second" in section
+    assert "median 8.5, max 11" in section
+    assert "| retries | not measured |" in section and "| security | not measured |" in section
+    assert "| faults | not measured |" in render({"faults": {"cases": 3}})  # a partly measured area
+    assert section.count("\n| ") == 2 + 5  # the header, its rule and one row for each of the five areas
+    assert section.endswith("|\n")
+
+
+def test_replace_section_changes_only_the_text_between_the_markers() -> None:
+    readme = f"# Title\n\n## Reliability\n\n{START}\nold figures\n{END}\n\n## Next\ntext\n"
+
+    updated = replace_section(readme, "new figures\n")
+
+    assert updated == f"# Title\n\n## Reliability\n\n{START}\nnew figures\n{END}\n\n## Next\ntext\n"
+    assert replace_section(updated, "new figures\n") == updated
+    assert replace_section("# No markers\n", "x\n") is None
+    assert replace_section(f"{END}\n{START}\n", "x\n") is None
+
+
+def test_main_updates_the_readme_or_writes_the_fallback(tmp_path: Path) -> None:
+    figures, readme, fallback = tmp_path / "figures.json", tmp_path / "README.md", tmp_path / "reliability.md"
+    figures.write_text(json.dumps(FIGURES))
+    readme.write_text(f"intro\n{START}\nRun make reliability.\n{END}\nrest\n")
+
+    assert main(["--figures", str(figures), "--readme", str(readme), "--fallback", str(fallback)]) == 0
+    assert "201 examples" in readme.read_text() and readme.read_text().endswith(f"{END}\nrest\n")
+    assert not fallback.exists()
+
+    readme.write_text("intro without markers\n")
+    assert main(["--figures", str(figures), "--readme", str(readme), "--fallback", str(fallback)]) == 0
+    assert readme.read_text() == "intro without markers\n"
+    assert fallback.read_text().startswith("## Reliability\n\n") and "201 examples" in fallback.read_text()
+
+
+def test_main_fails_without_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--figures", str(tmp_path / "none.json"), "--readme", str(tmp_path / "README.md")]) == 1
+    assert "run the reliability tests first" in capsys.readouterr().err
