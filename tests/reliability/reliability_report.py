@@ -22,6 +22,8 @@ from reliability_figures import FIGURES_PATH, read_figures
 START = "<!-- reliability:start -->"
 END = "<!-- reliability:end -->"
 Figures = dict[str, dict[str, Any]]
+FAULT_NAMES = {"throttle": "429", "timeout": "408", "server_error": "500", "reset": "a reset connection",
+               "slow": "an answer slower than the read timeout"}
 
 
 def _properties(f: dict[str, Any]) -> tuple[str, str, str]:
@@ -36,8 +38,9 @@ def _properties(f: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _faults(f: dict[str, Any]) -> tuple[str, str, str]:
+    kinds = [kind for kind in FAULT_NAMES if kind in f["kinds"]] + [k for k in f["kinds"] if k not in FAULT_NAMES]
     return (
-        (f"Fault matrix: {', '.join(f['kinds'])} at each of {len(f['steps'])} steps of create, update and "
+        (f"Fault matrix: {', '.join(FAULT_NAMES.get(kind, kind) for kind in kinds)} at each of {len(f['steps'])} steps of create, update and "
         "delete (first call, create call, status poll, delete call), once and lasting"),
         f"{f['cases']} cases",
         (f"{f['retried_to_success']} retried to success, {f['failed_naming_the_error']} failed with a Reason "

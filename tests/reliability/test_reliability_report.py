@@ -30,6 +30,7 @@ def test_render_states_every_measured_figure_and_marks_the_missing_ones() -> Non
     assert "largest answer 1903 of 4096 bytes; endpoints left: 0" in section
     assert "8 cases" in section and "5 retried to success, 3 failed" in section
     assert "slowest answer 1.25 s" in section
+    assert "Fault matrix: a reset connection, an answer slower than the read timeout at each of 2 steps" in section
     assert "429 above 10 requests a second" in section
     assert "median 8.5, max 11" in section
     assert "| retries | not measured |" in section and "| security | not measured |" in section
