@@ -21,7 +21,7 @@ from reliability_support import accepted_creates, endpoints_left
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import Fault, LocalNeptuneMlApi
 
-READ_TIMEOUT = 0.3
+READ_TIMEOUT = 0.5
 SLOW_ANSWER = 2 * READ_TIMEOUT
 CODE_IN_REASON = {
     "throttle": "TooManyRequestsException",
