@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks import cold_start, report_delay, synth_scaling, throttling
 from benchmarks.local_cloud import LocalCloud
 from benchmarks.table import MISSED, Row, render
+from neptune_ml_endpoint.constructs.bundling import HANDLER_RUNTIME
 
 SYNTH_SIZES = (1, 10, 50)
 
@@ -97,7 +98,7 @@ def results_file(rows: Sequence[Row], plan: Plan, command: str, started: str, lo
     notes = [
         (f"Machine: {machine}; shared with other work: load average {load_before} at the start, "
          f"{load_after} at the end."),
-        f"Software: {software}. The Lambda runtime is Python 3.13; these runs use the Python above.",
+        f"Software: {software}. The Lambda runtime is {HANDLER_RUNTIME.name}; these runs use the Python above.",
         (f"Repetitions: cold start {plan.cold_start_runs} runs of each interpreter; synth "
          f"{plan.synth_rounds} rounds of {', '.join(map(str, SYNTH_SIZES))} endpoints after two warm-up synths."),
         (f"Report delay: {delay.endpoints} endpoints per part, each created, updated (and in 1a deleted), "
