@@ -15,11 +15,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from crhelper import CfnResource
+from crhelper import CfnResource, log_helper
 from ml_endpoint_resource import Finished, MlEndpointResource, Outcome, Request, RequestFailed, Wait
 from ml_endpoint_waiter import Deadline, WaitSettings, wait_in_invocation
 
 logger = logging.getLogger(__name__)
+
+LOG_LEVEL = "INFO"
+BOTO_LOG_LEVEL = "CRITICAL"
+# The Lambda runtime's root logger starts at WARNING; set the level now, not when the first
+# CfnResource is made, so the first step's decisions reach the log too.
+log_helper.setup(LOG_LEVEL, formatter_cls=None, boto_level=BOTO_LOG_LEVEL)
 
 # crhelper names its rule LogicalResourceId + 8 characters; EventBridge allows 64.
 POLLING_LOGICAL_ID_MAX = 64 - 8
@@ -97,7 +103,8 @@ def _hand_over_or_fail(outcome: Answer, event: dict[str, Any]) -> Answer:
 def _helper(polling: bool) -> CfnResource:
     """The CfnResource that answers at once, or the one that polls; each made on first use."""
     if polling not in _helpers:
-        helper = CfnResource(log_level="INFO", boto_level="CRITICAL", sleep_on_delete=0, polling_interval=1)
+        helper = CfnResource(log_level=LOG_LEVEL, boto_level=BOTO_LOG_LEVEL, sleep_on_delete=0,
+                             polling_interval=1)
         replay = _replay_first_step(helper)
         helper.create(replay)
         helper.update(replay)

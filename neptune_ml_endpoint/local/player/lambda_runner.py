@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -35,6 +36,15 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def _install_log_handler(request_id: str) -> None:
+    """Send log records to stdout as the Lambda runtime does: one handler on the root logger,
+    left at the runtime's default level (WARNING) for the function's code to change."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(f"[%(levelname)s]\t%(asctime)s\t{request_id}\t%(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.WARNING)
+
+
 def _load_handler(code_dir: str, handler: str) -> Any:
     module_path, _, function_name = handler.rpartition(".")
     sys.path[0] = code_dir
@@ -43,6 +53,7 @@ def _load_handler(code_dir: str, handler: str) -> Any:
 
 
 def _run(request: dict[str, Any]) -> dict[str, Any]:
+    _install_log_handler(request["request_id"])
     try:
         handler = _load_handler(request["code_dir"], request["handler"])
         context = LambdaContext(request)
