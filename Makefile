@@ -72,4 +72,5 @@ reliability: install
 	$(PY) tests/reliability/reliability_report.py --figures $(RELIABILITY_FIGURES) --readme README.md
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .local-deploy
+	rm -rf $(VENV) node_modules cdk.out .local-deploy build *.egg-info .mypy_cache .ruff_cache .pytest_cache \
+		.hypothesis tests/reliability/figures.json

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,10 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Non
 
 
 def build_wheel(out: Path) -> Path:
+    build_dir_existed = (ROOT / "build").exists()
     run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)], cwd=ROOT)
+    if not build_dir_existed:  # setuptools' scratch folder, left in the source tree
+        shutil.rmtree(ROOT / "build", ignore_errors=True)
     wheel = next(out.glob("neptune_ml_endpoint-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [name for name in REQUIRED_IN_WHEEL if name not in names]
