@@ -10,7 +10,7 @@ from typing import Self
 
 from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
 from neptune_ml_endpoint.local.player.lambda_runtime import FunctionRegistry
-from neptune_ml_endpoint.local.player.polling import RulePoller
+from neptune_ml_endpoint.local.player.polling import RulePoller, target_event
 from neptune_ml_endpoint.local.player.protocol import CloudFormationSide
 from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
 from neptune_ml_endpoint.local.player.state import FunctionState
@@ -77,5 +77,7 @@ class CloudSession:
         return CloudFormationSide(stack_id, self._receiver, self._registry, self._poller.busy_with)
 
     def _announce(self, rule: RuleSnapshot, period: float) -> None:
-        self._say(f"  {rule.name}: the function handed over to polling ({rule.schedule_expression}); "
+        """Name the resource a new polling rule is for: its event's LogicalResourceId, else the rule."""
+        resource = target_event(rule).get("LogicalResourceId") or rule.name
+        self._say(f"  {resource}: the function handed over to polling ({rule.schedule_expression}); "
                   f"invoking it every {period:g} s until it answers")

@@ -96,11 +96,18 @@ class RulePoller:
         return self._poll_seconds if rate is None else min(rate, self._poll_seconds)
 
 
-def _request_id(rule: RuleSnapshot) -> str | None:
-    """The RequestId of the event a rule's first target carries, if any."""
+def target_event(rule: RuleSnapshot) -> dict[str, Any]:
+    """The event a rule's first target carries (crhelper's whole request event); {} if none."""
     for target in rule.targets:
         try:
-            return str(json.loads(target.input or "{}").get("RequestId"))
+            event = json.loads(target.input or "{}")
         except ValueError:
-            return None
-    return None
+            return {}
+        return event if isinstance(event, dict) else {}
+    return {}
+
+
+def _request_id(rule: RuleSnapshot) -> str | None:
+    """The RequestId of the event a rule's first target carries, if any."""
+    request_id = target_event(rule).get("RequestId")
+    return None if request_id is None else str(request_id)
