@@ -37,6 +37,17 @@ def test_update_needs_an_existing_deployment(deployment: LocalDeployment) -> Non
     assert deployment.endpoint_requests() == []
 
 
+def test_update_with_nothing_deployed_says_so_before_synthesizing(deployment: LocalDeployment) -> None:
+    never_synthesized = f"{sys.executable} -c 'raise SystemExit(3)'"  # would fail the synth if it ran
+
+    played = deployment.run("update", "--app", never_synthesized, app=False)
+
+    assert played.exit_code == 1
+    assert "Nothing to update" in played.output
+    assert "Synthesizing" not in played.output
+    assert not (deployment.state_dir / "cdk.out").exists()
+
+
 def test_destroy_with_nothing_deployed_succeeds(deployment: LocalDeployment) -> None:
     played = deployment.destroy()
 

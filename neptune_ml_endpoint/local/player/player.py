@@ -81,6 +81,8 @@ class Player:
 
     def _deploy(self, require_existing: bool) -> int:
         state = self.store.load()
+        if require_existing and not state.stacks:
+            raise PlayerError(f"Nothing to update: nothing is deployed (state: {self.store.path}). Run deploy first")
         stacks = self._select(read_assembly(self._assembly()))
         if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
             raise PlayerError(f"Nothing to update: no stack of the app is deployed (state: {self.store.path}). "
