@@ -62,6 +62,18 @@ def test_an_unknown_stack_is_refused_with_the_stacks_there_are(deployment: Local
     assert "No stack named NoSuchStack" in played.output and "InPlace" in played.output
 
 
+def test_a_parameter_the_template_does_not_declare_is_refused_before_any_change(
+        deployment: LocalDeployment) -> None:
+    played = deployment.deploy("IdParameter", "--parameters", "TrainingIdParameter=player-training",
+                               "--parameters", "Foo=bar")
+
+    assert played.exit_code == 1
+    assert "Parameters: [Foo] do not exist in the template of PlayerTest (IdParameter); " \
+           "its parameters: TrainingIdParameter, BootstrapVersion" in played.output
+    assert deployment.endpoint_requests() == []
+    assert deployment.state() is None
+
+
 def test_an_api_url_that_does_not_answer_is_refused(deployment: LocalDeployment) -> None:
     played = deployment.run("deploy", "Base", "--api-url", "http://127.0.0.1:9", api_url=False)
 

@@ -47,6 +47,11 @@ class StackTemplate:
     def resources(self) -> Mapping[str, Mapping[str, Any]]:
         return self.template.get("Resources", {})  # type: ignore[no-any-return]
 
+    @property
+    def parameter_names(self) -> list[str]:
+        """The names the template's Parameters section declares, in template order."""
+        return list(self.template.get("Parameters", {}))
+
     def endpoint_resources(self) -> list[str]:
         """Logical ids of every Custom::NeptuneMlEndpoint, in template order."""
         return [lid for lid, resource in self.resources.items() if resource.get("Type") == RESOURCE_TYPE]

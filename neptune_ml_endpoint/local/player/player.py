@@ -84,6 +84,7 @@ class Player:
         if require_existing and not state.stacks:
             raise PlayerError(f"Nothing to update: nothing is deployed (state: {self.store.path}). Run deploy first")
         stacks = self._select(read_assembly(self._assembly()))
+        self._check_parameters(stacks)
         if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
             raise PlayerError(f"Nothing to update: no stack of the app is deployed (state: {self.store.path}). "
                               "Run deploy first")
@@ -113,6 +114,15 @@ class Player:
             known = ", ".join(s.artifact_id for s in stacks)
             raise PlayerError(f"No stack named {', '.join(sorted(missing))} in the app (stacks: {known})")
         return chosen
+
+    def _check_parameters(self, stacks: list[StackTemplate]) -> None:
+        """Refuse, as CloudFormation does, a parameter value for a parameter the template does not declare."""
+        for stack in stacks:
+            unknown = sorted(set(self.options.parameters) - set(stack.parameter_names))
+            if unknown:
+                raise PlayerError(
+                    f"Parameters: [{', '.join(unknown)}] do not exist in the template of {stack.stack_name} "
+                    f"({stack.artifact_id}); its parameters: {', '.join(stack.parameter_names) or 'none'}")
 
     def _deploy_stack(self, stack: StackTemplate, state: DeploymentState, session: CloudSession,
                       api_url: str) -> bool:
