@@ -29,6 +29,7 @@ class Plan:
 
     cold_start_runs: int
     synth_rounds: int
+    cli_synth_rounds: int
     delay: report_delay.DelayPlan
     throttle: throttling.ThrottlePlan
 
@@ -42,6 +43,7 @@ class Plan:
 FULL = Plan(
     cold_start_runs=10,
     synth_rounds=5,
+    cli_synth_rounds=2,
     delay=report_delay.DelayPlan(endpoints=10, in_invocation_seconds=(1.0, 21.0), polling_period=6.0,
                                  long_create_seconds=60.0, long_create_endpoints=2),
     throttle=throttling.ThrottlePlan(endpoints=8, creating_seconds=5.0, requests_per_second=2.0, repetitions=2),
@@ -49,6 +51,7 @@ FULL = Plan(
 QUICK = Plan(
     cold_start_runs=3,
     synth_rounds=1,
+    cli_synth_rounds=1,
     delay=report_delay.DelayPlan(endpoints=3, in_invocation_seconds=(1.0, 8.0), polling_period=2.0,
                                  long_create_seconds=15.0, long_create_endpoints=1),
     throttle=throttling.ThrottlePlan(endpoints=4, creating_seconds=2.0, requests_per_second=2.0, repetitions=1),
@@ -59,6 +62,7 @@ def run(plan: Plan, worker_log: Path | None) -> list[Row]:
     """Every benchmark in turn; the CPU-heavy ones first, before the Lambda workers start."""
     rows = cold_start.run(plan.cold_start_runs)
     rows += synth_scaling.run(SYNTH_SIZES, plan.synth_rounds)
+    rows += synth_scaling.run_cli(SYNTH_SIZES, plan.cli_synth_rounds)
     with LocalCloud(workers=plan.workers, log_file=worker_log) as cloud:
         rows += report_delay.run(cloud, plan.delay) + throttling.run(cloud, plan.throttle)
     return sorted(rows, key=lambda row: row.benchmark.split()[0])  # stable: 1a, 1b, 2, 3, 4, 5
@@ -100,7 +104,8 @@ def results_file(rows: Sequence[Row], plan: Plan, command: str, started: str, lo
          f"{load_after} at the end."),
         f"Software: {software}. The Lambda runtime is {HANDLER_RUNTIME.name}; these runs use the Python above.",
         (f"Repetitions: cold start {plan.cold_start_runs} runs of each interpreter; synth "
-         f"{plan.synth_rounds} rounds of {', '.join(map(str, SYNTH_SIZES))} endpoints after two warm-up synths."),
+         f"{plan.synth_rounds} rounds of {', '.join(map(str, SYNTH_SIZES))} endpoints after two warm-up synths "
+         f"in-process, and {plan.cli_synth_rounds} rounds with the cdk CLI."),
         (f"Report delay: {delay.endpoints} endpoints per part, each created, updated (and in 1a deleted), "
          f"transition times spread over {low:g}-{high:g} s in 1a and {0.2 * period:g}-{2.2 * period:g} s "
          f"in 1b; {delay.long_create_endpoints} creates of {delay.long_create_seconds:g} s for the "

@@ -6,11 +6,15 @@ than through the CDK CLI, which would add the same start-up of Node.js, jsii and
 context the CLI would give it: cdk.json's feature flags plus path and asset metadata and
 version reporting, so the template matches `cdk synth`'s. A synth of the smallest and one of
 the largest app warm jsii up and are not counted; then rounds go through every size in turn.
+`run_cli` times the whole `cdk synth` with the pinned CLI as well, start-up included, over fewer
+rounds.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -24,7 +28,9 @@ from benchmarks.table import Row, verdict
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY
 
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+ROOT = Path(__file__).resolve().parent.parent
+CDK_JSON = ROOT / "cdk.json"
+CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 CLI_CONTEXT = {
     "aws:cdk:enable-path-metadata": True,
     "aws:cdk:enable-asset-metadata": True,
@@ -51,6 +57,33 @@ def run(sizes: Sequence[int], rounds: int) -> list[Row]:
         for size in sizes:
             results[size].append(_synth(size, context))
     return _rows(sizes, results)
+
+
+def run_cli(sizes: Sequence[int], rounds: int) -> list[Row]:
+    """`cdk synth` of the benchmark app with the pinned CLI: wall time per size and the ratios."""
+    seconds: dict[int, list[float]] = {size: [] for size in sizes}
+    for _ in range(rounds):
+        for size in sizes:
+            seconds[size].append(_cli_synth(size))
+    name = "5 synth scaling (cdk synth, pinned CLI)"
+    rows = [Row(name, f"{size} endpoint(s): cdk synth time", Summary.of(seconds[size]).describe("s"))
+            for size in sizes]
+    rows += [Row(name, f"ratio {size}/{sizes[0]} (medians)",
+                 f"time {ratio_of_medians(seconds[size], seconds[sizes[0]]):.2f}x") for size in sizes[1:]]
+    return rows
+
+
+def _cli_synth(endpoints: int) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-cdk-synth-") as outdir:
+        command = [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", outdir,
+                   "--app", f"{sys.executable} -m benchmarks.synth_app",
+                   "-c", f"bench:endpoints={endpoints}"]
+        started = time.perf_counter()
+        synth = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if synth.returncode != 0:
+            raise RuntimeError(f"cdk synth of {endpoints} endpoint(s) failed:\n{synth.stderr}")
+        return elapsed
 
 
 def _synth(endpoints: int, context: dict[str, Any]) -> Synthesized:
