@@ -45,6 +45,7 @@ class RulePoller:
         self._poll_seconds = poll_seconds
         self._scan_seconds = scan_seconds
         self._due: dict[str, float] = {}
+        self._announced: set[str] = set()
         self._running: dict[str, str] = {}  # rule name -> RequestId of the running invocation
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -72,8 +73,10 @@ class RulePoller:
                 for name in list(self._due):
                     if name not in rules:
                         del self._due[name]
+                self._announced &= set(rules)
                 for name, rule in rules.items():
-                    if name not in self._due and self._announce is not None:
+                    if name not in self._announced and rule.targets and self._announce is not None:
+                        self._announced.add(name)  # once its target (which names the request) is there
                         self._announce(rule, self._period(rule))
                     due = self._due.setdefault(name, now + self._period(rule))
                     if due <= now and name not in self._running and rule.targets:
