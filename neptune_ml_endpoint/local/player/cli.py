@@ -101,9 +101,9 @@ def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> 
         return 1
     try:
         return command(player)
-    except KeyboardInterrupt:
-        print("\nInterrupted. The state holds what was deployed before this command; endpoints it was "
-              "working on may be left in the local Neptune ML API.", file=sys.stderr)
+    except KeyboardInterrupt:  # outside the requests, which handle Ctrl-C themselves and record every resource
+        print("\nInterrupted while no resource request was under way; the state holds everything deployed.",
+              file=sys.stderr)
         return 130
 
 

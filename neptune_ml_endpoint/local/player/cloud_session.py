@@ -71,10 +71,11 @@ class CloudSession:
         for function in functions:
             self._registry.add(function, {"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
 
-    def cloudformation(self, stack_id: str) -> CloudFormationSide:
-        """CloudFormation's side of the protocol for one stack."""
+    def cloudformation(self, stack_id: str, abandon: Callable[[], bool] = lambda: False) -> CloudFormationSide:
+        """CloudFormation's side of the protocol for one stack; it stops awaiting answers once abandon() is True."""
         assert self._registry is not None and self._poller is not None, "use CloudSession in a with block"
-        return CloudFormationSide(stack_id, self._receiver, self._registry, self._poller.busy_with)
+        return CloudFormationSide(stack_id, self._receiver, self._registry, self._poller.busy_with, abandon,
+                                  self._poller.physical_id_of)
 
     def _announce(self, rule: RuleSnapshot, period: float) -> None:
         """Name the resource a new polling rule is for: its event's LogicalResourceId, else the rule."""

@@ -8,11 +8,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from neptune_ml_endpoint.local.player import local_api
 from neptune_ml_endpoint.local.player.assembly import AssemblyError, StackTemplate, read_assembly
 from neptune_ml_endpoint.local.player.cloud_session import CloudSession
+from neptune_ml_endpoint.local.player.interruption import Interruption
 from neptune_ml_endpoint.local.player.intrinsics import (
     PSEUDO_ACCOUNT,
     PSEUDO_REGION,
@@ -24,10 +25,12 @@ from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
 from neptune_ml_endpoint.local.player.progress import ProgressPrinter
 from neptune_ml_endpoint.local.player.stack_engine import StackEngine, StackResult
 from neptune_ml_endpoint.local.player.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
+from neptune_ml_endpoint.local.player.stack_record import Remembered
 from neptune_ml_endpoint.local.player.state import (
     DEFAULT_STATE_DIR,
     DeploymentState,
     FunctionState,
+    ResourceState,
     StackState,
     StateBusyError,
     StateStore,
@@ -39,6 +42,9 @@ from neptune_ml_endpoint.schema import RESOURCE_TYPE
 class PlayerError(RuntimeError):
     """An expected failure: printed as a message, never as a traceback."""
 
+
+INTERRUPTED_EXIT_STATUS = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 
 EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError)
 
@@ -90,9 +96,14 @@ class Player:
                               "Run deploy first")
         api_url = self._deploy_api(state)
         self.store.save(state)
-        with self._progress, self._session() as session:
+        with self._progress, Interruption(self._say) as interruption, self._session() as session:
             for stack in stacks:
-                if not self._deploy_stack(stack, state, session, api_url):
+                if interruption.stopping.is_set():
+                    return self._interrupted(state)
+                result = self._deploy_stack(stack, state, session, api_url, interruption)
+                if result.interrupted:
+                    return self._interrupted(state)
+                if not result.succeeded:
                     return 1
         return 0
 
@@ -125,7 +136,7 @@ class Player:
                     f"({stack.artifact_id}); its parameters: {', '.join(stack.parameter_names) or 'none'}")
 
     def _deploy_stack(self, stack: StackTemplate, state: DeploymentState, session: CloudSession,
-                      api_url: str) -> bool:
+                      api_url: str, interruption: Interruption) -> StackResult:
         name = stack.stack_name
         previous = state.stacks.get(name)
         if previous is not None:
@@ -138,13 +149,17 @@ class Player:
         known = {**(previous.functions if previous else {}), **functions}
         session.add_functions(known.values(), region)
         self._describe(plan, functions)
-        engine = StackEngine(name, session.cloudformation(stack_id).send, self._progress)
-        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {})
-        self._remember(state, StackState(name, stack_id, region, account, api_url), result, known,
-                       plan if result.succeeded else None, previous)
+        fresh = StackState(name, stack_id, region, account, api_url, outputs=dict(previous.outputs) if previous else {})
+        engine = self._engine(fresh, state, session, interruption, known)
+        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {},
+                               previous.leftovers if previous else [])
+        if result.succeeded:
+            fresh.outputs = plan.outputs(result.resources)
+        _keep(state, fresh, result.resources, result.leftovers, known)
         self.store.save(state)
-        self._report(name, result, state.stacks.get(name))
-        return result.succeeded
+        if not result.interrupted:
+            self._report(name, result, state.stacks.get(name))
+        return result
 
     def _describe(self, plan: StackPlan, functions: Mapping[str, FunctionState]) -> None:
         simulated = plan.simulated_types()
@@ -155,20 +170,32 @@ class Player:
         self._say(f"  The Neptune cluster is simulated by the local Neptune ML API at {plan.api_url}: "
                   f"every {NEPTUNE_ENDPOINT_PROPERTY} points there.")
 
-    def _remember(self, state: DeploymentState, fresh: StackState, result: StackResult,
-                  functions: Mapping[str, FunctionState], plan: StackPlan | None,
-                  previous: StackState | None) -> None:
-        if not result.resources:
-            state.stacks.pop(fresh.stack_name, None)
-            return
-        used = {resource.service_token for resource in result.resources.values()}
-        fresh.resources = result.resources
-        fresh.functions = {arn: function for arn, function in functions.items() if arn in used}
-        if plan is not None:
-            fresh.outputs = plan.outputs(result.resources)
-        elif previous is not None:
-            fresh.outputs = previous.outputs
-        state.stacks[fresh.stack_name] = fresh
+    def _engine(self, stack: StackState, state: DeploymentState, session: CloudSession,
+                interruption: Interruption, functions: Mapping[str, FunctionState]) -> StackEngine:
+        """The engine for one stack; every change it makes to what is remembered is saved at once."""
+
+        def checkpoint(remembered: Remembered) -> None:
+            _keep(state, stack, remembered.resources, remembered.leftovers, functions)
+            self.store.save(state)
+
+        cloudformation = session.cloudformation(stack.stack_id, interruption.giving_up.is_set)
+        return StackEngine(stack.stack_name, cloudformation.send, self._progress,
+                           halted=interruption.stopping.is_set, checkpoint=checkpoint)
+
+    def _interrupted(self, state: DeploymentState) -> int:
+        """Say what the state keeps after an interruption; the exit status of a command stopped by SIGINT."""
+        self._say(f"⚠️  Interrupted. {self.store.path} records every resource answered so far.")
+        pending = [(stack.stack_name, resource) for stack in state.stacks.values()
+                   for resource in stack.resources.values() if resource.pending_request]
+        for stack_name, resource in pending:
+            kind = "Update" if resource.pending_properties is not None else "Create"
+            known = f"physical id {resource.physical_id}" if resource.physical_id else "physical id not known"
+            self._say(f"   {stack_name}/{resource.logical_id}: its {kind} got no answer yet "
+                      f"(RequestId {resource.pending_request}, {known}); it is recorded.")
+        self._say("Run deploy to carry on, or destroy to delete what was deployed"
+                  + (": either first sends each unanswered request again with its RequestId, as Lambda "
+                     "retries an invocation." if pending else "."))
+        return INTERRUPTED_EXIT_STATUS
 
     def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
         if not result.changed:
@@ -229,39 +256,50 @@ class Player:
         if not names:
             self._say(f"Nothing to destroy (state: {self.store.path}).")
         status = 0
-        with self._progress, self._session() as session:
+        with self._progress, Interruption(self._say) as interruption, self._session() as session:
             for name in reversed(names):
+                if interruption.stopping.is_set():
+                    return self._interrupted(state)
                 stack = state.stacks[name]
                 _retarget(stack, self._reachable(self.options.api_url or stack.api_url))
                 session.add_functions(stack.functions.values(), stack.region)
-                engine = StackEngine(name, session.cloudformation(stack.stack_id).send, self._progress)
-                result = engine.destroy(stack.resources)
+                engine = self._engine(stack, state, session, interruption, dict(stack.functions))
+                result = engine.destroy(stack.resources, stack.leftovers)
+                _keep(state, stack, result.resources, result.leftovers, dict(stack.functions))
+                self.store.save(state)
+                if result.interrupted:
+                    return self._interrupted(state)
                 if result.succeeded:
-                    del state.stacks[name]
+                    state.stacks.pop(name, None)
                     self._say(f"✅  {name}: destroyed")
                 else:
-                    stack.resources = result.resources
-                    self._say(f"❌  {name}: {result.status}; {len(result.resources)} resource(s) are left")
+                    left = len(result.resources) + len(result.leftovers)
+                    self._say(f"❌  {name}: {result.status}; {left} resource(s) are left")
                     status = 1
                 self.store.save(state)
         if not state.stacks:
-            self._finish(state)
+            self._finish(state, destroyed=bool(names))
         return status
 
-    def _finish(self, state: DeploymentState) -> None:
-        """Show what the local API still holds, stop the API deploy started, remove the state."""
+    def _finish(self, state: DeploymentState, destroyed: bool) -> None:
+        """Show what the local API still holds, stop the API deploy started, remove the state.
+
+        After destroying stacks, an API that still holds endpoints (kept by their DeletionPolicy)
+        keeps running and stays in the state; a destroy with nothing left to destroy stops it.
+        """
         api_url = self.options.api_url or (state.api_process.url if state.api_process else None)
         remaining: list[str] = []
         if api_url and local_api.answers(api_url):
             remaining = local_api.endpoint_ids(api_url)
             self._say(f"Endpoints in the local Neptune ML API at {api_url}: {', '.join(remaining) or 'none'}")
         process = state.api_process
-        if process is not None and remaining:
+        self.store.remove()
+        if process is not None and remaining and destroyed:
+            self.store.save(DeploymentState(api_process=process))
             self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints kept "
-                      f"there; stop it with `kill {process.pid}`.")
+                      f"there; stop it with another destroy, or with `kill {process.pid}`.")
         elif process is not None and local_api.stop_background_api(process):
             self._say(f"Stopped the local Neptune ML API (pid {process.pid}).")
-        self.store.remove()
 
     # --- helpers --------------------------------------------------------------------
 
@@ -277,12 +315,32 @@ def _new_stack_id(stack_name: str, region: str, account: str) -> str:
     return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
 
 
+def _keep(state: DeploymentState, stack: StackState, resources: Mapping[str, ResourceState],
+          leftovers: Sequence[ResourceState], functions: Mapping[str, FunctionState]) -> None:
+    """Remember these resources and leftovers as the stack's (and the functions they use); forget an empty stack."""
+    if not resources and not leftovers:
+        state.stacks.pop(stack.stack_name, None)
+        return
+    used = {resource.service_token for resource in [*resources.values(), *leftovers]}
+    stack.resources = dict(resources)
+    stack.leftovers = list(leftovers)
+    stack.functions = {arn: function for arn, function in functions.items() if arn in used}
+    state.stacks[stack.stack_name] = stack
+
+
 def _retarget(stack: StackState, api_url: str) -> None:
     """Point the remembered NeptuneEndpoint properties at the API now standing in for the cluster."""
     if stack.api_url == api_url:
         return
-    for logical_id, resource in stack.resources.items():
-        if NEPTUNE_ENDPOINT_PROPERTY in resource.properties:
-            properties = {**resource.properties, NEPTUNE_ENDPOINT_PROPERTY: api_url}
-            stack.resources[logical_id] = dataclasses.replace(resource, properties=properties)
+
+    def pointed(resource: ResourceState) -> ResourceState:
+        changes: dict[str, Any] = {}
+        for name in ("properties", "pending_properties"):
+            properties = getattr(resource, name)
+            if properties and NEPTUNE_ENDPOINT_PROPERTY in properties:
+                changes[name] = {**properties, NEPTUNE_ENDPOINT_PROPERTY: api_url}
+        return dataclasses.replace(resource, **changes)
+
+    stack.resources = {logical_id: pointed(resource) for logical_id, resource in stack.resources.items()}
+    stack.leftovers = [pointed(resource) for resource in stack.leftovers]
     stack.api_url = api_url

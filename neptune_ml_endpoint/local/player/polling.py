@@ -65,6 +65,20 @@ class RulePoller:
                 return True
         return any(_request_id(rule) == request_id for rule in self._stubs.rules())
 
+    def physical_id_of(self, request_id: str) -> str | None:
+        """The physical id the function froze into the polling rule for this request, if any.
+
+        crhelper keeps the id the first invocation returned in the rule's event, under
+        CrHelperData.PhysicalResourceId, until polling ends.
+        """
+        for rule in self._stubs.rules():
+            event = target_event(rule)
+            if event.get("RequestId") == request_id:
+                data = event.get("CrHelperData")
+                physical_id = data.get("PhysicalResourceId") if isinstance(data, dict) else None
+                return str(physical_id) if physical_id else None
+        return None
+
     def _watch(self) -> None:
         while not self._stopping.wait(self._scan_seconds):
             rules = {rule.name: rule for rule in self._stubs.rules() if rule.state == "ENABLED"}

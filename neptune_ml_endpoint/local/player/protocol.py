@@ -28,6 +28,16 @@ class Functions(Protocol):
 
 BusyCheck = Callable[[str], bool]
 """busy(request_id): True while polling for that request is set up or running."""
+PolledPhysicalId = Callable[[str], str | None]
+"""physical_id(request_id): the physical id the function handed over to polling for that request, if any."""
+
+
+def _never() -> bool:
+    return False
+
+
+def _unknown(request_id: str) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class CustomResourceRequest:
     properties: Mapping[str, Any]
     old_properties: Mapping[str, Any] | None = None
     physical_id: str | None = None
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    """A new one for each request; the same one when a request is sent again, as Lambda retries it."""
 
     @property
     def timeout_seconds(self) -> float:
@@ -60,16 +72,22 @@ class CustomResourceAnswer:
     physical_id: str
     reason: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    abandoned: bool = False
+    """No answer came before the command stopped waiting; physical_id is the one polling knows, if any."""
 
 
 class CloudFormationSide:
     """Builds request events, invokes the service token's function and waits for its answer."""
 
-    def __init__(self, stack_id: str, receiver: ResponseReceiver, functions: Functions, busy: BusyCheck) -> None:
+    def __init__(self, stack_id: str, receiver: ResponseReceiver, functions: Functions, busy: BusyCheck,
+                 abandon: Callable[[], bool] = _never, polled_physical_id: PolledPhysicalId = _unknown) -> None:
+        """abandon(): True once answers are no longer awaited (the command was interrupted)."""
         self.stack_id = stack_id
         self._receiver = receiver
         self._functions = functions
         self._busy = busy
+        self._abandon = abandon
+        self._polled_physical_id = polled_physical_id
 
     def event(self, request: CustomResourceRequest, request_id: str) -> dict[str, Any]:
         """The event as CloudFormation sends it."""
@@ -90,8 +108,8 @@ class CloudFormationSide:
         return event
 
     def send(self, request: CustomResourceRequest) -> CustomResourceAnswer:
-        """Send the request and wait for the answer, up to the resource's ServiceTimeout."""
-        request_id = str(uuid.uuid4())
+        """Send the request and wait for the answer, up to the resource's ServiceTimeout or until abandoned."""
+        request_id = request.request_id
         event = self.event(request, request_id)
         invocations: list[Invocation] = []
         finished = threading.Event()
@@ -106,6 +124,10 @@ class CloudFormationSide:
             return self._failure(request, f"ServiceToken {request.service_token} is not a function of this app")
         threading.Thread(target=run, name=f"invoke-{request.logical_id}", daemon=True).start()
         body = self._await(request, request_id, finished)
+        if body is None and self._abandon():
+            physical_id = self._polled_physical_id(request_id) or request.physical_id or ""
+            return CustomResourceAnswer(False, physical_id, "No answer before the command was interrupted",
+                                        abandoned=True)
         if body is None:
             return self._failure(request, self._silence(request, request_id, finished, invocations))
         return self._answer_of(request, request_id, body)
@@ -126,7 +148,7 @@ class CloudFormationSide:
                finished: threading.Event) -> dict[str, Any] | None:
         deadline = time.monotonic() + request.timeout_seconds
         silent_since: float | None = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._abandon():
             try:
                 return self._receiver.wait_for(request_id, timeout=_CHECK_SECONDS)
             except TimeoutError:

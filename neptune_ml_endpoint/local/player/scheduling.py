@@ -6,15 +6,17 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 MAX_PARALLEL = 8
+_WAKE_SECONDS = 0.2
 
 
 def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], bool],
-                 stop_on_failure: bool, max_parallel: int = MAX_PARALLEL) -> dict[str, bool | None]:
+                 stop_on_failure: bool, max_parallel: int = MAX_PARALLEL,
+                 halted: Callable[[], bool] = lambda: False) -> dict[str, bool | None]:
     """Run action(node) once each node's prerequisites have succeeded.
 
     Returns each node's outcome: True or False from the action, None when it never ran
-    (a prerequisite failed, or a failure stopped new work with stop_on_failure). Work already
-    running when a failure happens always finishes.
+    (a prerequisite failed, a failure stopped new work with stop_on_failure, or halted() said
+    to start nothing more). Work already running when a failure happens always finishes.
     """
     outcomes: dict[str, bool | None] = {}
     pending = {node: {p for p in needs if p in prerequisites} for node, needs in prerequisites.items()}
@@ -27,6 +29,7 @@ def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], 
             for node in blocked:
                 outcomes[node] = None
                 del pending[node]
+            stopped = stopped or halted()
             if not stopped:
                 ready = [n for n, needs in pending.items() if all(outcomes.get(p) is True for p in needs)]
                 for node in ready:
@@ -36,7 +39,8 @@ def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], 
                 for node in pending:
                     outcomes[node] = None
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            # A bounded wait: a signal that reaches another thread still gets its handler run here soon.
+            done, _ = wait(running, timeout=_WAKE_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
                 node = running.pop(future)
                 outcomes[node] = bool(future.result())

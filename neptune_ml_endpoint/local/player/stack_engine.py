@@ -2,13 +2,16 @@
 
 The engine knows the stack's custom resources, what was deployed before and how to send a
 request; it decides which requests to send in which order, reports each event, and returns
-the resources CloudFormation would remember afterwards.
+the resources CloudFormation would remember afterwards. Every change to what is remembered
+goes to a StackRecord at once (a resource is recorded before its Create is sent), so a command
+stopped half-way leaves no resource that nobody remembers. A request whose answer never came
+is sent again, with its RequestId, before anything else, as Lambda retries an invocation.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -16,6 +19,7 @@ from neptune_ml_endpoint.local.player.intrinsics import ResolveError
 from neptune_ml_endpoint.local.player.progress import STACK_TYPE
 from neptune_ml_endpoint.local.player.protocol import CustomResourceAnswer, CustomResourceRequest
 from neptune_ml_endpoint.local.player.scheduling import reversed_graph, run_in_order
+from neptune_ml_endpoint.local.player.stack_record import Checkpoint, StackRecord, leftover_key
 from neptune_ml_endpoint.local.player.state import ResourceState
 
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
@@ -52,10 +56,13 @@ class StackResult:
     resources: dict[str, ResourceState]
     failures: list[tuple[str, str]] = field(default_factory=list)
     changed: bool = True
+    leftovers: list[ResourceState] = field(default_factory=list)
+    interrupted: bool = False
+    """Stopped half-way: `status` is the phase it stopped in; pending requests are in `resources`."""
 
     @property
     def succeeded(self) -> bool:
-        return self.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
+        return not self.interrupted and self.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
 
 
 @dataclass
@@ -65,52 +72,74 @@ class _Run:
     live: dict[str, ResourceState]
     created: list[str] = field(default_factory=list)
     updated: dict[str, ResourceState] = field(default_factory=dict)
-    replaced: dict[str, ResourceState] = field(default_factory=dict)
+    retyped: dict[str, ResourceState] = field(default_factory=dict)
+    """Resources replaced because their type changed: logical id -> the old one."""
     failed_creates: dict[str, ResourceState] = field(default_factory=dict)
     failed_updates: dict[str, tuple[ResourceState, dict[str, Any]]] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class StackEngine:
-    """Plays CloudFormation for the custom resources of one stack."""
+def _never() -> bool:
+    return False
 
-    def __init__(self, stack_name: str, send: Send, events: EventSink) -> None:
+
+class StackEngine:
+    """Plays CloudFormation for the custom resources of one stack.
+
+    halted(): True once no new request may be sent (the command was interrupted); the engine
+    then returns an interrupted result. checkpoint gets what is remembered after every change.
+    """
+
+    def __init__(self, stack_name: str, send: Send, events: EventSink, halted: Callable[[], bool] = _never,
+                 checkpoint: Checkpoint | None = None) -> None:
         self.stack_name = stack_name
         self._send = send
         self._events = events
+        self._halted = halted
+        self._checkpoint = checkpoint
 
     # --- deploy ---------------------------------------------------------------------
 
     def deploy(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
-               previous: Mapping[str, ResourceState]) -> StackResult:
+               previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = ()) -> StackResult:
         """Create the stack (no previous resources) or update it, rolling back on failure."""
         new_stack = not previous
         removed = {lid: state for lid, state in previous.items() if lid not in desired}
-        if not new_stack and not removed and not self._changes(desired, resolve, previous):
+        if not new_stack and not removed and not leftovers and not self._changes(desired, resolve, previous):
             return StackResult("UPDATE_COMPLETE", dict(previous), changed=False)
         verb = "CREATE" if new_stack else "UPDATE"
-        self._events.begin_stack(self.stack_name, len(desired) + len(removed))
+        record = StackRecord(previous, leftovers, self._checkpoint)
+        self._events.begin_stack(self.stack_name, len(desired) + len(removed) + len(leftovers))
         self._stack_event(f"{verb}_IN_PROGRESS", "User Initiated")
-        run = _Run(live={lid: state for lid, state in previous.items() if lid in desired})
+        if not self._resend_pending(record):
+            return self._interrupted(f"{verb}_IN_PROGRESS", record)
+        settled = record.now().resources
+        run = _Run(live={lid: state for lid, state in settled.items() if lid in desired})
         prerequisites = {lid: set(resource.depends_on) for lid, resource in desired.items()}
-        run_in_order(prerequisites, lambda lid: self._apply(desired[lid], resolve, previous.get(lid), run),
-                     stop_on_failure=True)
+        run_in_order(prerequisites, lambda lid: self._apply(desired[lid], resolve, settled.get(lid), run, record),
+                     stop_on_failure=True, halted=self._halted)
+        if self._halted():
+            return self._interrupted(f"{verb}_IN_PROGRESS", record)
         if run.failures:
-            return self._roll_back_create(run) if new_stack else self._roll_back_update(run, previous)
-        cleanup = {**run.replaced, **removed}
-        if cleanup:
+            return self._roll_back_create(run, record) if new_stack else self._roll_back_update(run, record)
+        now = record.now()
+        cleanup = {lid: state for lid, state in now.resources.items() if lid not in desired}
+        if cleanup or now.leftovers:
             self._stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-            self._delete_all(cleanup, created_now=set(), replaced=frozenset(run.replaced))
+            replaced = {leftover_key(state): state for state in now.leftovers}
+            self._delete_all({**cleanup, **replaced}, record, created_now=set(), replaced=frozenset(replaced))
+            if self._halted():
+                return self._interrupted("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", record)
         self._stack_event(f"{verb}_COMPLETE")
-        return StackResult(f"{verb}_COMPLETE", run.live)
+        return self._result(f"{verb}_COMPLETE", record)
 
     def _changes(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
                  previous: Mapping[str, ResourceState]) -> bool:
         """Whether any resource would get a request, judged against what is deployed now."""
         for lid, resource in desired.items():
             old = previous.get(lid)
-            if old is None or old.resource_type != resource.resource_type:
+            if old is None or old.resource_type != resource.resource_type or old.pending_request:
                 return True
             try:
                 if resolve(lid, previous) != old.properties:
@@ -119,7 +148,8 @@ class StackEngine:
                 return True
         return False
 
-    def _apply(self, resource: DesiredResource, resolve: Resolve, old: ResourceState | None, run: _Run) -> bool:
+    def _apply(self, resource: DesiredResource, resolve: Resolve, old: ResourceState | None, run: _Run,
+               record: StackRecord) -> bool:
         lid = resource.logical_id
         with run.lock:
             live = dict(run.live)
@@ -130,48 +160,69 @@ class StackEngine:
             return self._failed(run, lid, resource.resource_type, f"{verb}_FAILED", str(error), old, {})
         if old is not None and old.resource_type == resource.resource_type:
             if properties == old.properties:
+                unchanged = self._remembered(resource, properties, old.physical_id, old.data)
+                if unchanged != old:  # only its policies changed: remembered without a request
+                    record.put(unchanged)
                 with run.lock:
-                    run.live[lid] = self._remembered(resource, properties, old.physical_id, old.data)
+                    run.live[lid] = unchanged
                 return True
-            return self._update(resource, properties, old, run)
-        return self._create(resource, properties, old, run)
+            return self._update(resource, properties, old, run, record)
+        return self._create(resource, properties, old, run, record)
 
     def _create(self, resource: DesiredResource, properties: dict[str, Any], old: ResourceState | None,
-                run: _Run) -> bool:
+                run: _Run, record: StackRecord) -> bool:
         lid = resource.logical_id
+        request = CustomResourceRequest("Create", lid, resource.resource_type,
+                                        str(properties.get("ServiceToken", "")), properties)
+        pending = replace(self._remembered(resource, properties, "", {}), pending_request=request.request_id)
+        if old is not None:
+            record.retire(old)
+        record.put(pending)
         self._event("CREATE_IN_PROGRESS", resource.resource_type, lid)
-        answer = self._send(CustomResourceRequest("Create", lid, resource.resource_type,
-                                                  str(properties.get("ServiceToken", "")), properties))
+        answer = self._send(request)
+        if answer.abandoned:
+            record.put(replace(pending, physical_id=answer.physical_id))
+            return False
         state = self._remembered(resource, properties, answer.physical_id, dict(answer.data))
-        if not answer.succeeded:
+        if not answer.succeeded:  # not the stack's resource, but still to delete (the rollback does)
             with run.lock:
                 run.failed_creates[lid] = state
+            record.put(old if old is not None else state)
+            record.retire(state)
             return self._failed(run, lid, resource.resource_type, "CREATE_FAILED", answer.reason, None, properties)
+        record.put(state)
         self._event("CREATE_COMPLETE", resource.resource_type, lid)
         with run.lock:
             run.live[lid] = state
             run.created.append(lid)
             if old is not None:
-                run.replaced[lid] = old
+                run.retyped[lid] = old
         return True
 
     def _update(self, resource: DesiredResource, properties: dict[str, Any], old: ResourceState,
-                run: _Run) -> bool:
+                run: _Run, record: StackRecord) -> bool:
         lid = resource.logical_id
-        self._event("UPDATE_IN_PROGRESS", resource.resource_type, lid)
-        answer = self._send(CustomResourceRequest(
+        request = CustomResourceRequest(
             "Update", lid, resource.resource_type, str(properties.get("ServiceToken", "")), properties,
-            old_properties=old.properties, physical_id=old.physical_id))
-        if not answer.succeeded:
+            old_properties=old.properties, physical_id=old.physical_id)
+        record.put(replace(old, pending_request=request.request_id, pending_properties=properties))
+        self._event("UPDATE_IN_PROGRESS", resource.resource_type, lid)
+        answer = self._send(request)
+        if answer.abandoned:
+            return False
+        if not answer.succeeded:  # remembered as before it, so that a later deploy sends it again
+            record.put(old)
             return self._failed(run, lid, resource.resource_type, "UPDATE_FAILED", answer.reason, old, properties)
         if answer.physical_id != old.physical_id:
             self._event("UPDATE_IN_PROGRESS", resource.resource_type, lid, REPLACEMENT_NOTE)
+        state = self._remembered(resource, properties, answer.physical_id, dict(answer.data))
+        record.put(state)
+        if answer.physical_id != old.physical_id:
+            record.retire(old)
         self._event("UPDATE_COMPLETE", resource.resource_type, lid)
         with run.lock:
-            run.live[lid] = self._remembered(resource, properties, answer.physical_id, dict(answer.data))
+            run.live[lid] = state
             run.updated[lid] = old
-            if answer.physical_id != old.physical_id:
-                run.replaced[lid] = old
         return True
 
     def _failed(self, run: _Run, lid: str, resource_type: str, status: str, reason: str,
@@ -183,20 +234,66 @@ class StackEngine:
                 run.failed_updates[lid] = (old, properties)
         return False
 
+    # --- requests whose answer never came --------------------------------------------
+
+    def _resend_pending(self, record: StackRecord) -> bool:
+        """Send again every request recorded without an answer; False when interrupted meanwhile."""
+        pending = {lid: state for lid, state in record.now().resources.items() if state.pending_request}
+        if pending:
+            run_in_order({lid: set() for lid in pending}, lambda lid: self._resend(pending[lid], record),
+                         stop_on_failure=False, halted=self._halted)
+        return not self._halted()
+
+    def _resend(self, state: ResourceState, record: StackRecord) -> bool:
+        """One pending request, sent again with its RequestId; the handler answers it as it would have."""
+        lid, kind = state.logical_id, state.resource_type
+        is_update = state.pending_properties is not None
+        verb = "UPDATE" if is_update else "CREATE"
+        self._event(f"{verb}_IN_PROGRESS", kind, lid,
+                    f"Sending again the {verb.title()} whose answer never came (RequestId {state.pending_request})")
+        answer = self._send(CustomResourceRequest(
+            verb.title(), lid, kind, state.service_token, state.pending_properties or state.properties,
+            old_properties=state.properties if is_update else None,
+            physical_id=state.physical_id if is_update else None, request_id=state.pending_request))
+        if answer.abandoned:
+            if not is_update:
+                record.put(replace(state, physical_id=answer.physical_id or state.physical_id))
+            return False
+        if not answer.succeeded:
+            self._event(f"{verb}_FAILED", kind, lid, answer.reason)
+            if is_update:  # the resource stays as it was; the next deploy sends its update anew
+                record.put(state.settled())
+                return False
+            failed = state.settled().answered(answer.physical_id, {})
+            record.put(failed)  # a failed Create is followed by a Delete of the id the failure reported
+            if not self._delete_one(failed, failed.deletion_policy, True, record):
+                record.retire(failed)
+            return False
+        properties = state.pending_properties if is_update else state.properties
+        answered = replace(state.settled(), properties=properties or {}).answered(answer.physical_id,
+                                                                                   dict(answer.data))
+        record.put(answered)
+        if is_update and answer.physical_id != state.physical_id:
+            record.retire(state.settled())
+        self._event(f"{verb}_COMPLETE", kind, lid)
+        return True
+
     # --- rollback -------------------------------------------------------------------
 
-    def _roll_back_create(self, run: _Run) -> StackResult:
+    def _roll_back_create(self, run: _Run, record: StackRecord) -> StackResult:
         names = ", ".join(lid for lid, _ in run.failures)
         self._stack_event("ROLLBACK_IN_PROGRESS",
                           f"The following resource(s) failed to create: [{names}]. Rollback requested by user.")
         doomed = {lid: run.live[lid] for lid in run.created}
         doomed.update(run.failed_creates)
-        left = self._delete_all(doomed, created_now=set(doomed))
+        left = self._delete_all(doomed, record, created_now=set(doomed))
+        if self._halted():
+            return self._interrupted("ROLLBACK_IN_PROGRESS", record, run.failures)
         status = "ROLLBACK_FAILED" if left else "ROLLBACK_COMPLETE"
         self._stack_event(status)
-        return StackResult(status, left, run.failures)
+        return self._result(status, record, run.failures)
 
-    def _roll_back_update(self, run: _Run, previous: Mapping[str, ResourceState]) -> StackResult:
+    def _roll_back_update(self, run: _Run, record: StackRecord) -> StackResult:
         names = ", ".join(lid for lid, _ in run.failures)
         self._stack_event("UPDATE_ROLLBACK_IN_PROGRESS",
                           f"The following resource(s) failed to create or update: [{names}].")
@@ -204,7 +301,6 @@ class StackEngine:
             lid: (old, run.live[lid]) for lid, old in run.updated.items()}
         for lid, (old, attempted) in run.failed_updates.items():
             targets[lid] = (old, replace(old, properties=attempted))
-        restored = dict(previous)
         leftovers: dict[str, ResourceState] = {}
         lock = threading.Lock()
 
@@ -214,41 +310,57 @@ class StackEngine:
             answer = self._send(CustomResourceRequest(
                 "Update", lid, old.resource_type, old.service_token, old.properties,
                 old_properties=current.properties, physical_id=current.physical_id))
-            with lock:
-                if not answer.succeeded:
-                    restored[lid] = current
-                    self._event("UPDATE_FAILED", old.resource_type, lid, answer.reason)
-                    return False
-                restored[lid] = old.answered(answer.physical_id, dict(answer.data))
-                if answer.physical_id != current.physical_id:
-                    leftovers[lid] = current
+            if answer.abandoned:
+                return False
+            if not answer.succeeded:  # remembered as the update left it, so that a later deploy goes back
+                record.put(current)
+                self._event("UPDATE_FAILED", old.resource_type, lid, answer.reason)
+                return False
+            record.put(old.answered(answer.physical_id, dict(answer.data)))
+            if answer.physical_id != current.physical_id:
+                record.retire(current)
+                with lock:
+                    leftovers[leftover_key(current)] = current
             self._event("UPDATE_COMPLETE", old.resource_type, lid)
             return True
 
         graph = {lid: set(targets[lid][0].depends_on) for lid in targets}
-        outcomes = run_in_order(graph, roll_back, stop_on_failure=False)
+        outcomes = run_in_order(graph, roll_back, stop_on_failure=False, halted=self._halted)
+        if self._halted():
+            return self._interrupted("UPDATE_ROLLBACK_IN_PROGRESS", record, run.failures)
         cleanup = {lid: run.live[lid] for lid in run.created}
         cleanup.update(run.failed_creates)
         cleanup.update(leftovers)
+        for lid, old in run.retyped.items():  # the old resource is the stack's again; the new one goes
+            record.put(old)
+            record.retire(run.live[lid])
         self._stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
-        left = self._delete_all(cleanup, created_now=set(cleanup), replaced=frozenset(leftovers))
-        restored.update(left)
+        self._delete_all(cleanup, record, created_now=set(cleanup), replaced=frozenset(leftovers))
+        if self._halted():
+            return self._interrupted("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", record, run.failures)
         status = "UPDATE_ROLLBACK_COMPLETE" if all(outcomes.values()) else "UPDATE_ROLLBACK_FAILED"
         self._stack_event(status)
-        return StackResult(status, restored, run.failures)
+        return self._result(status, record, run.failures)
 
     # --- delete ---------------------------------------------------------------------
 
-    def destroy(self, previous: Mapping[str, ResourceState]) -> StackResult:
-        """Delete every resource, dependents first, skipping those whose DeletionPolicy retains them."""
-        self._events.begin_stack(self.stack_name, len(previous))
+    def destroy(self, previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = ()) -> StackResult:
+        """Delete every resource and leftover, dependents first, skipping those whose policy retains them."""
+        record = StackRecord(previous, leftovers, self._checkpoint)
+        self._events.begin_stack(self.stack_name, len(previous) + len(leftovers))
         self._stack_event("DELETE_IN_PROGRESS", "User Initiated")
-        left = self._delete_all(dict(previous), created_now=set())
+        if not self._resend_pending(record):
+            return self._interrupted("DELETE_IN_PROGRESS", record)
+        now = record.now()
+        replaced = frozenset(leftover_key(state) for state in now.leftovers)
+        left = self._delete_all(now.doomed(), record, created_now=set(), replaced=replaced)
+        if self._halted():
+            return self._interrupted("DELETE_IN_PROGRESS", record)
         status = "DELETE_FAILED" if left else "DELETE_COMPLETE"
         self._stack_event(status)
-        return StackResult(status, left)
+        return self._result(status, record)
 
-    def _delete_all(self, doomed: Mapping[str, ResourceState], created_now: set[str],
+    def _delete_all(self, doomed: Mapping[str, ResourceState], record: StackRecord, created_now: set[str],
                     replaced: frozenset[str] = frozenset()) -> dict[str, ResourceState]:
         """Delete resources in reverse dependency order; returns those still there afterwards.
 
@@ -258,36 +370,51 @@ class StackEngine:
         left: dict[str, ResourceState] = {}
         lock = threading.Lock()
 
-        def delete(lid: str) -> bool:
-            state = doomed[lid]
-            policy = state.update_replace_policy if lid in replaced else state.deletion_policy
-            if not self._delete_one(state, policy, lid in created_now):
+        def delete(key: str) -> bool:
+            state = doomed[key]
+            policy = state.update_replace_policy if key in replaced else state.deletion_policy
+            if not self._delete_one(state, policy, key in created_now, record):
                 with lock:
-                    left[lid] = state
+                    left[key] = state
                 return False
             return True
 
-        graph = {lid: {d for d in state.depends_on if d in doomed} for lid, state in doomed.items()}
-        outcomes = run_in_order(reversed_graph(graph), delete, stop_on_failure=False)
-        left.update({lid: doomed[lid] for lid, outcome in outcomes.items() if outcome is None})
+        graph = {key: {d for d in state.depends_on if d in doomed} for key, state in doomed.items()}
+        outcomes = run_in_order(reversed_graph(graph), delete, stop_on_failure=False, halted=self._halted)
+        left.update({key: doomed[key] for key, outcome in outcomes.items() if outcome is None})
         return left
 
-    def _delete_one(self, state: ResourceState, policy: str, created_now: bool) -> bool:
+    def _delete_one(self, state: ResourceState, policy: str, created_now: bool, record: StackRecord) -> bool:
         if policy in RETAINING_POLICIES and not (policy == "RetainExceptOnCreate" and created_now):
             self._event("DELETE_SKIPPED", state.resource_type, state.logical_id,
                         f"{policy} policy: {state.physical_id} is kept")
+            record.gone(state)
             return True
         self._event("DELETE_IN_PROGRESS", state.resource_type, state.logical_id)
         answer = self._send(CustomResourceRequest(
             "Delete", state.logical_id, state.resource_type, state.service_token, state.properties,
             physical_id=state.physical_id))
+        if answer.abandoned:
+            return False
         if not answer.succeeded:
             self._event("DELETE_FAILED", state.resource_type, state.logical_id, answer.reason)
             return False
+        record.gone(state)
         self._event("DELETE_COMPLETE", state.resource_type, state.logical_id)
         return True
 
     # --- helpers --------------------------------------------------------------------
+
+    def _result(self, status: str, record: StackRecord,
+                failures: list[tuple[str, str]] | None = None) -> StackResult:
+        now = record.now()
+        return StackResult(status, now.resources, list(failures or []), leftovers=now.leftovers)
+
+    def _interrupted(self, status: str, record: StackRecord,
+                     failures: list[tuple[str, str]] | None = None) -> StackResult:
+        result = self._result(status, record, failures)
+        result.interrupted = True
+        return result
 
     def _remembered(self, resource: DesiredResource, properties: dict[str, Any],
                     physical_id: str, data: dict[str, Any]) -> ResourceState:

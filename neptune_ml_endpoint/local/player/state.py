@@ -32,10 +32,18 @@ class ResourceState:
     depends_on: list[str] = field(default_factory=list)
     deletion_policy: str = "Delete"
     update_replace_policy: str = "Delete"
+    pending_request: str = ""
+    """The RequestId of a Create or Update sent for this resource whose answer has not arrived."""
+    pending_properties: dict[str, Any] | None = None
+    """For a pending Update: the properties it sent (`properties` stay those before it)."""
 
     def answered(self, physical_id: str, data: dict[str, Any]) -> ResourceState:
         """The same resource after an answer with this physical id and Data."""
         return replace(self, physical_id=physical_id, data=data)
+
+    def settled(self) -> ResourceState:
+        """The same resource without a pending request."""
+        return replace(self, pending_request="", pending_properties=None)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class StackState:
     resources: dict[str, ResourceState] = field(default_factory=dict)
     functions: dict[str, FunctionState] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    leftovers: list[ResourceState] = field(default_factory=list)
+    """Physical resources no logical id holds any more (replaced, or a create that failed) still to delete."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:
@@ -74,6 +84,7 @@ class StackState:
             resources={k: ResourceState(**v) for k, v in raw.get("resources", {}).items()},
             functions={k: FunctionState(**v) for k, v in raw.get("functions", {}).items()},
             outputs=dict(raw.get("outputs", {})),
+            leftovers=[ResourceState(**leftover) for leftover in raw.get("leftovers", [])],
         )
 
 

@@ -27,6 +27,7 @@ class Version:
     transform_job: str | None = "transform-job-1"
     transform_removal: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY
     training_id_parameter: bool = False
+    transform_after_training: bool = False
 
 
 VERSIONS = {
@@ -39,6 +40,7 @@ VERSIONS = {
     "TrainingOnly": Version(transform_job=None),
     "RetainedTransform": Version(transform_removal=cdk.RemovalPolicy.RETAIN),
     "IdParameter": Version(training_id_parameter=True),
+    "Chained": Version(transform_after_training=True),
 }
 
 
@@ -66,6 +68,8 @@ def add_version(app: cdk.App, artifact_id: str, version: Version) -> cdk.Stack:
     if version.transform_job is not None:
         transform = NeptuneMlEndpoint(stack, "Transform", cluster=cluster, removal_policy=version.transform_removal,
                                       ml_model_transform_job_id=version.transform_job)
+        if version.transform_after_training:
+            transform.node.add_dependency(training)
         cdk.CfnOutput(stack, "TransformEndpointId", value=transform.endpoint_id)
     return stack
 
