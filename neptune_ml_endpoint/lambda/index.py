@@ -46,37 +46,50 @@ class _FirstStep:
         return outcome
 
 
+class _Polled:
+    """The resource whose poll invocation answered its request, if this one did."""
+
+    answered_by: MlEndpointResource | None = None
+
+
 _first_step = _FirstStep()
+_polled = _Polled()
 _helpers: dict[bool, CfnResource] = {}
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
     """The Lambda handler: CloudFormation's requests and crhelper's poll invocations."""
     if "CrHelperPoll" in event:
+        _polled.answered_by = None
         _helper(polling=True)(event, context)
+        if _polled.answered_by is not None:
+            _polled.answered_by.forget_marker()
         return
-    outcome = _hand_over_or_fail(_run_first_step(event, context), event)
+    resource, first = _run_first_step(event, context)
+    outcome = _hand_over_or_fail(first, event)
     _first_step.outcome = outcome
     try:
         _helper(polling=isinstance(outcome, Wait))(event, context)
     finally:
         _first_step.outcome = None
+    if resource is not None and not isinstance(outcome, Wait):
+        resource.forget_marker()  # only once the answer is sent: a retry before then still finds it
 
 
-def _run_first_step(event: dict[str, Any], context: Any) -> Answer:
+def _run_first_step(event: dict[str, Any], context: Any) -> tuple[MlEndpointResource | None, Answer]:
     """Start the request and wait in this invocation; every exception becomes a failure."""
     resource: MlEndpointResource | None = None
     try:
         resource = MlEndpointResource(Request.from_event(event))
         settings = WaitSettings.from_environment()
         deadline = Deadline(context, settings.safety_margin)
-        return wait_in_invocation(resource, resource.start(), deadline, settings)
+        return resource, wait_in_invocation(resource, resource.start(), deadline, settings)
     except RequestFailed as failed:
-        return failed
+        return resource, failed
     except Exception as error:
         logger.exception("Unexpected %s in the first step", type(error).__name__)
         physical_id = resource.physical_id_on_failure(None) if resource else None
-        return RequestFailed(f"Unexpected {type(error).__name__}: {error}", physical_id)
+        return resource, RequestFailed(f"Unexpected {type(error).__name__}: {error}", physical_id)
 
 
 def _hand_over_or_fail(outcome: Answer, event: dict[str, Any]) -> Answer:
@@ -139,6 +152,7 @@ def _poll_once(helper: CfnResource) -> CrhelperFunction:
                                     resource.physical_id_on_failure(endpoint_id))
         if isinstance(outcome, Wait):
             return None
+        _polled.answered_by = resource
         return _answer(helper, outcome)
     return poll
 

@@ -13,9 +13,19 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from creation_marker import (
+    CREATED,
+    LOGICAL_ID_MAX,
+    SENDING,
+    CreationMarker,
+    EventBridgeMarkers,
+    MarkerError,
+    MarkerStore,
+    marker_name,
+)
 from neptune_data_client import EndpointStatus, NeptuneApiError, NeptuneDataClient, StartedEndpoint
 
 from neptune_ml_endpoint.schema import (
@@ -95,6 +105,7 @@ class Wait:
     endpoint_id: str
     arn: str = ""
     creation_time: str = "0"
+    marked: bool = False  # a creation marker of this request exists until the request is answered
 
     READY = "ready"
     DELETED = "deleted"
@@ -134,9 +145,13 @@ def is_settled(status: str) -> bool:
 class MlEndpointResource:
     """One request (event) for a Custom::NeptuneMlEndpoint: decisions here, calls in the client."""
 
-    def __init__(self, request: Request, client_factory: ClientFactory = NeptuneDataClient) -> None:
+    def __init__(self, request: Request, client_factory: ClientFactory = NeptuneDataClient,
+                 markers: MarkerStore | None = None) -> None:
         self.request = request
         self._client_factory = client_factory
+        self._markers: MarkerStore = markers if markers is not None else EventBridgeMarkers()
+        self.marked = False
+        """True once this request has a creation marker to remove when it is answered."""
 
     # --- the first step ------------------------------------------------------------
 
@@ -156,6 +171,8 @@ class MlEndpointResource:
     def on_update(self) -> Outcome:
         spec = self._parse()
         current_id = self.request.physical_id
+        if self._rolls_back_an_update_never_sent():
+            return self._unchanged(current_id)
         cluster_changed = spec.neptune_endpoint != self._old_neptune_endpoint()
         target_id = spec.endpoint_id or (
             current_id
@@ -171,6 +188,33 @@ class MlEndpointResource:
                 f"Update: NeptuneEndpoint changed while Id stays {target_id}. Give a new Id, or remove Id, "
                 "to move the endpoint to another cluster", current_id)
         return self._guarded(target_id, lambda: self._update_in_place(spec, target_id))
+
+    def _rolls_back_an_update_never_sent(self) -> bool:
+        """True for the rollback of an update whose properties were refused before any API call.
+
+        In a rollback, OldResourceProperties are the failed update's. When they do not parse, that
+        update failed in this handler before reaching Neptune, so the endpoint still runs the
+        configuration being restored and there is nothing to undo.
+        """
+        if not is_endpoint_id(self.request.physical_id):
+            return False
+        try:
+            parse_properties(self.request.old_properties)
+        except PropertyError as error:
+            logger.info("Update: the previous properties are not valid (%s), so the update they describe was "
+                        "never sent; keeping endpoint %s as it is", error.property_name, self.request.physical_id)
+            return True
+        return False
+
+    def _unchanged(self, endpoint_id: str) -> Outcome:
+        """SUCCESS for the endpoint as it is: one status read for the attributes, no change sent."""
+        def read() -> Outcome:
+            status = self._client().get_endpoint(endpoint_id)
+            if status is None:
+                raise RequestFailed(f"Update: endpoint {endpoint_id} no longer exists; was it deleted outside "
+                                    "CloudFormation?", self.request.physical_id)
+            return Finished(endpoint_id, self._attributes(Wait(Wait.READY, endpoint_id), status))
+        return self._guarded(endpoint_id, read)
 
     def on_delete(self) -> Outcome:
         endpoint_id = self.request.physical_id
@@ -191,6 +235,7 @@ class MlEndpointResource:
 
     def check(self, wait: Wait) -> Outcome:
         """is_complete: one status check, and the held update once the endpoint has settled."""
+        self.marked = self.marked or wait.marked
         try:
             return self._guarded(wait.endpoint_id, lambda: self._check(wait))
         except RequestFailed:
@@ -218,10 +263,13 @@ class MlEndpointResource:
     # --- steps ----------------------------------------------------------------------
 
     def _create_or_adopt(self, spec: EndpointSpec, endpoint_id: str) -> Outcome:
-        """Create the endpoint, or adopt it when an earlier try of this request already did."""
+        """Create the endpoint, or adopt it when it is provably this request's own."""
         client = self._client_for(spec)
+        if spec.endpoint_id is not None:
+            return self._guarded(endpoint_id, lambda: self._create_named(client, spec, endpoint_id))
 
         def create_or_adopt() -> Outcome:
+            # A derived id hashes the stack, the logical id and the RequestId: only this request uses it.
             existing = client.get_endpoint(endpoint_id)
             if existing is None:
                 try:
@@ -237,6 +285,92 @@ class MlEndpointResource:
             return self._adopt(existing)
 
         return self._guarded(endpoint_id, create_or_adopt)
+
+    def _create_named(self, client: NeptuneDataClient, spec: EndpointSpec, endpoint_id: str) -> Outcome:
+        """Create under an explicit id, which anybody may have taken: adopt only with this request's marker.
+
+        The rule: an endpoint under an explicit id is this request's own when (a) a marker of this
+        RequestId says Neptune accepted its create, or (b) within this invocation the id was free,
+        the create was sent, and Neptune refused only a repeat of it (an earlier attempt went
+        unanswered). Anything else is somebody else's endpoint, or cannot be told apart from one:
+        the request fails and reports no endpoint, so the rollback's Delete leaves it alone.
+        """
+        if len(self.request.logical_id) > LOGICAL_ID_MAX:
+            raise RequestFailed(
+                f"{self.request.request_type}: the logical id is longer than the {LOGICAL_ID_MAX} characters the "
+                "creation marker of an explicit Id allows; nothing was created. Shorten the logical id",
+                self.physical_id_on_failure(None))
+        existing = client.get_endpoint(endpoint_id)
+        marker = self._read_marker()
+        own = marker if marker is not None and marker.belongs_to(self.request.request_id, endpoint_id) else None
+        if own is not None:
+            self.marked = True
+        if existing is not None:
+            if own is None or own.phase != CREATED:
+                raise self._taken(endpoint_id, maybe_ours=own is not None)
+            if existing.status == DELETING:
+                self._adopt(existing)  # raises: being deleted
+            logger.info("%s: endpoint %s was created by an earlier try of this request (%s); adopting it",
+                        self.request.request_type, endpoint_id, existing.status)
+            return Wait(Wait.READY, endpoint_id, arn=own.arn, creation_time=own.creation_time, marked=True)
+        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, SENDING))
+        try:
+            started = client.create_endpoint(spec.create_request(endpoint_id, update=False))
+        except NeptuneApiError as error:
+            if client.get_endpoint(endpoint_id) is None:
+                raise
+            if not error.retried:
+                raise self._taken(endpoint_id, maybe_ours=False) from None
+            logger.info("%s: endpoint %s exists after a create whose first answer was lost; it is this "
+                        "request's", self.request.request_type, endpoint_id)
+            started = StartedEndpoint(endpoint_id, "", 0)
+        else:
+            logger.info("%s: creating endpoint %s", self.request.request_type, endpoint_id)
+        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, CREATED, started.arn,
+                                          str(started.creation_time_in_millis)), required=False)
+        return replace(self._ready_wait(started), marked=True)
+
+    def _taken(self, endpoint_id: str, maybe_ours: bool) -> RequestFailed:
+        """The failure for an explicit id that names an endpoint this request cannot prove it made."""
+        kind = self.request.request_type
+        if maybe_ours:
+            reason = (f"{kind}: AlreadyExists: endpoint {endpoint_id} exists, and an earlier try of this request "
+                      "stopped while creating it, so it may not be this stack's. It is left alone: delete it "
+                      "if nothing else uses it, then deploy again")
+        else:
+            reason = (f"{kind}: AlreadyExists: endpoint id {endpoint_id} is taken by an endpoint this stack did "
+                      "not create; it is left alone. Choose another Id, or leave Id out to derive one")
+        logger.info("%s: endpoint id %s is taken; not adopting it", kind, endpoint_id)
+        return RequestFailed(reason, self.physical_id_on_failure(None))
+
+    def _read_marker(self) -> CreationMarker | None:
+        try:
+            return self._markers.get(self._marker_name())
+        except MarkerError as error:
+            raise RequestFailed(f"{self.request.request_type}: {error}", self.physical_id_on_failure(None)) from None
+
+    def _write_marker(self, marker: CreationMarker, required: bool = True) -> None:
+        try:
+            self._markers.put(self._marker_name(), marker)
+        except MarkerError as error:
+            if required:
+                raise RequestFailed(f"{self.request.request_type}: {error}; nothing was created",
+                                    self.physical_id_on_failure(None)) from None
+            logger.info("%s: could not record that endpoint %s was created: %s", self.request.request_type,
+                        marker.endpoint_id, error)
+        self.marked = True
+
+    def forget_marker(self) -> None:
+        """Remove this resource's marker once the request is answered (Delete: any left behind)."""
+        if not (self.marked or (self.request.request_type == "Delete" and self.request.properties.get("Id"))):
+            return
+        try:
+            self._markers.remove(self._marker_name())
+        except MarkerError as error:
+            logger.info("%s: the creation marker stays: %s", self.request.request_type, error)
+
+    def _marker_name(self) -> str:
+        return marker_name(self.request.stack_id, self.request.logical_id)
 
     def _adopt(self, existing: EndpointStatus) -> Outcome:
         if existing.status == DELETING:
@@ -326,7 +460,7 @@ class MlEndpointResource:
             return parse_properties(self.request.properties)
         except PropertyError as error:
             logger.info("%s: invalid property %s", self.request.request_type, error.property_name)
-            raise RequestFailed(f"Invalid properties: {error}", self.physical_id_on_failure(None)) from None
+            raise RequestFailed(str(error), self.physical_id_on_failure(None)) from None
 
     def physical_id_on_failure(self, endpoint_id: str | None) -> str | None:
         """Create keeps the endpoint it started (None: none); Update and Delete keep their own."""

@@ -87,12 +87,17 @@ class ClientSettings:
 
 
 class NeptuneApiError(Exception):
-    """A call that failed after retries; `reason` says which call, Neptune's code and its message."""
+    """A call that failed after retries; `reason` says which call, Neptune's code and its message.
 
-    def __init__(self, operation: str, code: str, detail: str) -> None:
+    `retried` is True when an earlier attempt of the call was sent and may have been performed
+    (botocore or this module tried again, or the last attempt got no answer).
+    """
+
+    def __init__(self, operation: str, code: str, detail: str, retried: bool = False) -> None:
         self.operation = operation
         self.code = code
         self.detail = detail
+        self.retried = retried
         super().__init__(self.reason)
 
     @property
@@ -217,6 +222,8 @@ class NeptuneDataClient:
                     continue
                 detail = str(error.response.get("detailedMessage") or error.response.get("Error", {}).get("Message")
                              or "")
-                raise NeptuneApiError(operation, code, detail) from None
+                botocore_retries = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0)
+                raise NeptuneApiError(operation, code, detail,
+                                      retried=bool(botocore_retries or timeouts or throttles)) from None
             except BotoCoreError as error:
-                raise NeptuneApiError(operation, type(error).__name__, str(error)) from None
+                raise NeptuneApiError(operation, type(error).__name__, str(error), retried=True) from None

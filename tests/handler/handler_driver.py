@@ -72,13 +72,14 @@ class CloudFormation:
                 "MlModelTrainingJobId": "training-1", **values}
 
     def event(self, request_type: str, properties: dict[str, str], *, logical_id: str = "Endpoint",
-              physical_id: str | None = None, old_properties: dict[str, str] | None = None) -> dict[str, Any]:
+              physical_id: str | None = None, old_properties: dict[str, str] | None = None,
+              stack_id: str = STACK_ID) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
         event: dict[str, Any] = {
             "RequestType": request_type,
             "ServiceToken": SERVICE_TOKEN,
             "ResponseURL": self.receiver.url_for(self.key(logical_id, request_id)),
-            "StackId": STACK_ID,
+            "StackId": stack_id,
             "RequestId": request_id,
             "LogicalResourceId": logical_id,
             "ResourceType": schema.RESOURCE_TYPE,
@@ -116,7 +117,7 @@ class CloudFormation:
         end = time.monotonic() + limit
         while not self.receiver.responses(self.key_of(event)):
             assert time.monotonic() < end, "no answer while polling"
-            rules = self.stubs.rules()
+            rules = [rule for rule in self.stubs.rules() if rule.targets]  # creation markers have none
             assert len(rules) == 1 and len(rules[0].targets) == 1, f"expected one polling rule, got {rules}"
             time.sleep(pause)
             self.handler(json_input(rules[0].targets[0].input), LambdaContext(30.0))

@@ -81,7 +81,7 @@ def test_a_property_only_the_handler_can_check_fails_with_its_reason_and_rolls_b
     training = deployment.logical_id("Training", "IdParameter")
     failed = played.lines_with("CREATE_FAILED")
     assert len(failed) == 1 and training in failed[0]
-    assert "Invalid properties: Id: 'Not_A_Valid_Id!' is not a valid endpoint id" in failed[0]
+    assert "Id: 'Not_A_Valid_Id!' is not a valid endpoint id" in failed[0]
     assert played.events(STACK_NAME)[-1] == "ROLLBACK_COMPLETE"
     assert deployment.api.endpoint_ids() == []
     assert deployment.state() is None

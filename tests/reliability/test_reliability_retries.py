@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import boto3
 import pytest
 from handler_driver import CloudFormation
 from reliability_figures import FiguresFile
@@ -97,6 +98,46 @@ def test_a_create_killed_midway_and_retried_makes_one_endpoint_and_one_answer(
     assert api.endpoint_ids() == [retried.physical_id]
     assert api.status(retried.physical_id) == "InService"
     assert accepted_creates(api) == {retried.physical_id: 1}, "the retry created the endpoint again"
+
+
+def _marked_created(cloudformation: CloudFormation) -> bool:
+    """The first invocation recorded Neptune's acceptance of its create in its creation marker."""
+    return any('"phase":"created"' in rule.description for rule in cloudformation.stubs.rules())
+
+
+@pytest.mark.parametrize(("moment", "adopted"), [("create-performed-before-its-answer", False),
+                                                 ("create-recorded-while-waiting", True)])
+def test_an_explicit_id_create_killed_midway_and_retried_never_makes_a_second_endpoint(
+        cloudformation: CloudFormation, monkeypatch: pytest.MonkeyPatch, tally: RetryTally,
+        moment: str, adopted: bool) -> None:
+    api = cloudformation.api
+    api.timings = Timings(creating=CREATING_SECONDS, updating=0.1, deleting=0.1)
+    monkeypatch.setenv(schema.ENV_READ_TIMEOUT, str(SLOW_CREATE_ANSWER + 3))
+    if not adopted:
+        api.add_fault(Fault(kind="slow", operation="CreateMLEndpoint", delay=SLOW_CREATE_ANSWER))
+    properties = cloudformation.properties(Id="ep-killed-explicit")
+    event = cloudformation.event("Create", properties)
+
+    _kill_when(start_invocation(event, seconds=30.0),
+               (lambda: _marked_created(cloudformation)) if adopted else (lambda: _create_performed(api)))
+    retried = answer_once(cloudformation, event)
+
+    _wait_until_create_recorded(api)
+    tally.retried(len(api.endpoint_ids()), len(cloudformation.receiver.responses(cloudformation.key_of(event))))
+    assert api.endpoint_ids() == ["ep-killed-explicit"]
+    assert accepted_creates(api) == {"ep-killed-explicit": 1}
+    if adopted:
+        assert retried.succeeded, retried.answer["Reason"]
+        assert retried.physical_id == "ep-killed-explicit"
+    else:
+        # Neptune may or may not have made it for this request: fail without claiming it.
+        assert not retried.succeeded and "may not be this stack's" in retried.answer["Reason"]
+        assert retried.physical_id != "ep-killed-explicit"
+        rollback = answer_once(cloudformation, cloudformation.event("Delete", properties,
+                                                                    physical_id=retried.physical_id))
+        assert rollback.succeeded and api.endpoint_ids() == ["ep-killed-explicit"]
+        # The clean-up the Reason asks a person for.
+        boto3.client("neptunedata", endpoint_url=api.url).delete_ml_endpoint(id="ep-killed-explicit")
 
 
 def test_a_delete_killed_midway_and_retried_leaves_nothing(

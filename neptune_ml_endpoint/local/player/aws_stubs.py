@@ -54,6 +54,7 @@ class RuleSnapshot:
     schedule_expression: str | None
     state: str
     targets: tuple[TargetSnapshot, ...]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class _Rule:
     schedule_expression: str | None
     state: str
     targets: dict[str, TargetSnapshot] = field(default_factory=dict)
+    description: str = ""
+    event_pattern: str | None = None
 
 
 class LocalCloudStubs(ServedInBackground):
@@ -113,7 +116,7 @@ class LocalCloudStubs(ServedInBackground):
         """Every rule with its targets, oldest first."""
         with self._lock:
             return [
-                RuleSnapshot(r.name, r.arn, r.schedule_expression, r.state, tuple(r.targets.values()))
+                RuleSnapshot(r.name, r.arn, r.schedule_expression, r.state, tuple(r.targets.values()), r.description)
                 for r in self._rules.values()
             ]
 
@@ -142,9 +145,13 @@ class LocalCloudStubs(ServedInBackground):
             raise StubError(400, "ValidationException",
                             f"Rule name {name!r} must be 1-64 characters of [.-_A-Za-z0-9]")
         arn = f"arn:aws:events:{self.region}:{self.account}:rule/{name}"
+        if not body.get("ScheduleExpression") and not body.get("EventPattern"):
+            raise StubError(400, "ValidationException", "Parameter(s) EventPattern or ScheduleExpression must be "
+                            "specified.")
         old = self._rules.get(name)
         self._rules[name] = _Rule(name, arn, body.get("ScheduleExpression"), str(body.get("State", "ENABLED")),
-                                  old.targets if old else {})
+                                  old.targets if old else {}, str(body.get("Description") or ""),
+                                  body.get("EventPattern"))
         return {"RuleArn": arn}
 
     def _put_targets(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +192,10 @@ class LocalCloudStubs(ServedInBackground):
         view = {"Name": rule.name, "Arn": rule.arn, "State": rule.state, "EventBusName": "default"}
         if rule.schedule_expression:
             view["ScheduleExpression"] = rule.schedule_expression
+        if rule.event_pattern:
+            view["EventPattern"] = rule.event_pattern
+        if rule.description:
+            view["Description"] = rule.description
         return view
 
     def _events_operations(self) -> dict[str, Callable[[dict[str, Any]], dict[str, Any]]]:
