@@ -167,46 +167,57 @@ class PropertySpec:
     check: Callable[[str], Any]
     description: str
     required: bool = False
+    construct_prop: str | None = None
+    """The NeptuneMlEndpoint keyword argument that sets it."""
 
 
 PROPERTIES: tuple[PropertySpec, ...] = (
     PropertySpec(
         "NeptuneEndpoint", None, check_neptune_endpoint,
         "The cluster's Data API address, https://<cluster endpoint>:<port>.", required=True,
+        construct_prop="cluster",
     ),
     PropertySpec(
         "Id", "id", check_endpoint_id,
         "The endpoint id; by default one is derived from the stack and the resource.",
+        construct_prop="endpoint_id",
     ),
     PropertySpec(
         "MlModelTrainingJobId", "mlModelTrainingJobId",
         lambda v: check_job_id(v, "MlModelTrainingJobId"),
         "The completed model-training job whose model the endpoint serves.",
+        construct_prop="ml_model_training_job_id",
     ),
     PropertySpec(
         "MlModelTransformJobId", "mlModelTransformJobId",
         lambda v: check_job_id(v, "MlModelTransformJobId"),
         "The completed model-transform job whose model the endpoint serves.",
+        construct_prop="ml_model_transform_job_id",
     ),
     PropertySpec(
         "ModelName", "modelName", check_model_name,
         "rgcn for heterogeneous graphs; kge, transe, distmult or rotate for knowledge graphs.",
+        construct_prop="model_name",
     ),
     PropertySpec(
         "InstanceType", "instanceType", check_instance_type,
         f"The ML instance type; Neptune's default is {DEFAULT_INSTANCE_TYPE}.",
+        construct_prop="instance_type",
     ),
     PropertySpec(
         "InstanceCount", "instanceCount", check_instance_count,
         "How many instances serve the endpoint; Neptune's default is 1.",
+        construct_prop="instance_count",
     ),
     PropertySpec(
         "NeptuneIamRoleArn", "neptuneIamRoleArn", check_role_arn,
         "The role Neptune uses for SageMaker and S3; must be in the cluster's parameter group.",
+        construct_prop="neptune_iam_role",
     ),
     PropertySpec(
         "VolumeEncryptionKMSKey", "volumeEncryptionKMSKey", check_kms_key,
         "The KMS key SageMaker uses to encrypt the instances' storage volumes.",
+        construct_prop="volume_encryption_key",
     ),
 )
 
@@ -275,6 +286,14 @@ def parse_properties(raw: Mapping[str, Any]) -> EndpointSpec:
         endpoint_id=values.pop("Id", None),
         api_fields={_BY_NAME[name].api_field or name: value for name, value in values.items()},
     )
+
+
+def in_construct_terms(error: PropertyError) -> PropertyError:
+    """The error naming the construct's keyword argument too: ``instance_count (InstanceCount): ...``."""
+    spec = _BY_NAME.get(error.property_name)
+    if spec is None or spec.construct_prop is None:
+        return error
+    return PropertyError(f"{spec.construct_prop} ({spec.name})", error.problem, error.fix)
 
 
 def check_job_choice(training_job_id: object, transform_job_id: object) -> None:

@@ -147,8 +147,10 @@ class ImportedNeptuneMlEndpoint(NeptuneMlEndpointBase):
         super().__init__(scope, id)
         self._endpoint_id = attributes.endpoint_id
         self._sagemaker_endpoint_name = attributes.sagemaker_endpoint_name or attributes.endpoint_id
-        self._sagemaker_endpoint_arn = attributes.endpoint_arn or sagemaker_endpoint_arn(
-            self, self._sagemaker_endpoint_name
+        self._sagemaker_endpoint_arn = (
+            lowercase_endpoint_name(attributes.endpoint_arn)
+            if attributes.endpoint_arn
+            else sagemaker_endpoint_arn(self, self._sagemaker_endpoint_name)
         )
         self._sagemaker_variant_name = attributes.sagemaker_variant_name
 
@@ -171,6 +173,14 @@ class ImportedNeptuneMlEndpoint(NeptuneMlEndpointBase):
     @property
     def sagemaker_variant_name(self) -> str:
         return self._sagemaker_variant_name
+
+
+def lowercase_endpoint_name(arn: str) -> str:
+    """A SageMaker endpoint ARN as IAM evaluates it: SageMaker lowercases the name (tokens pass as they are)."""
+    if cdk.Token.is_unresolved(arn) or ":endpoint/" not in arn:
+        return arn
+    prefix, name = arn.split(":endpoint/", 1)
+    return f"{prefix}:endpoint/{name.lower()}"
 
 
 def sagemaker_endpoint_arn(scope: Construct, endpoint_name: str) -> str:

@@ -283,6 +283,17 @@ def test_imported_endpoint_with_given_names() -> None:
     assert imported.endpoint_arn == imported.sagemaker_endpoint_arn == arn
 
 
+def test_an_imported_mixed_case_arn_is_granted_as_iam_evaluates_it() -> None:
+    stack = new_stack()
+    imported = NeptuneMlEndpoint.from_endpoint_attributes(
+        stack, "Imported", endpoint_id="Recs-AbC",
+        endpoint_arn="arn:aws:sagemaker:us-east-1:123456789012:endpoint/Recs-AbC",
+    )
+    imported.grant_invoke(iam.Role(stack, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    (statement,) = policy_statements(Template.from_stack(stack))
+    assert statement["Resource"] == "arn:aws:sagemaker:us-east-1:123456789012:endpoint/recs-abc"
+
+
 def test_model_name_enum_is_the_schema_model_names() -> None:
     assert [member.value for member in ModelName] == list(MODEL_NAMES)
     assert ModelName("kge") is ModelName.KGE  # type: ignore[attr-defined]

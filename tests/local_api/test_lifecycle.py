@@ -56,6 +56,15 @@ def test_region_and_account_shape_the_arns(clock: ManualClock) -> None:
     assert answer["arn"] == "arn:aws:sagemaker:eu-west-1:210987654321:endpoint/ep-1"
 
 
+def test_sagemaker_arns_name_the_endpoint_in_lowercase_as_sagemaker_does(client: NeptuneDataClient) -> None:
+    answer = client.create_ml_endpoint(id="Recs-AbC", mlModelTrainingJobId="training-1")
+    status = client.get_ml_endpoint(id="Recs-AbC")
+
+    assert answer["arn"].endswith(":endpoint/recs-abc")
+    assert status["endpoint"]["arn"].endswith(":endpoint/recs-abc")
+    assert status["endpoint"]["name"] == "Recs-AbC"
+
+
 def test_delete_then_the_endpoint_is_gone_after_the_deleting_time(
     api: LocalNeptuneMlApi, client: NeptuneDataClient, clock: ManualClock
 ) -> None:

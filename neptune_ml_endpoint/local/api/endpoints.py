@@ -133,8 +133,8 @@ class EndpointStore:
             return endpoint.status(self.clock()) if endpoint else None
 
     def sagemaker_arn(self, resource: str, name: str) -> str:
-        """The ARN of the SageMaker resource behind an endpoint."""
-        return f"arn:{_partition(self.region)}:sagemaker:{self.region}:{self.account}:{resource}/{name}"
+        """The ARN of the SageMaker resource behind an endpoint (SageMaker lowercases names in ARNs)."""
+        return f"arn:{_partition(self.region)}:sagemaker:{self.region}:{self.account}:{resource}/{name.lower()}"
 
     def _created(self, request: CreateRequest, now: float) -> _Endpoint:
         endpoint_id = request.endpoint_id or _generated_id()
