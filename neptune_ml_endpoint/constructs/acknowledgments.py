@@ -1,9 +1,13 @@
-"""Policy-validation acknowledgments for the handler's deliberate wildcards and managed policies.
+"""Acknowledgments of deliberate findings, for cdk-nag and for checkov, each with its reason.
 
 Validation plugins such as cdk-nag's AwsSolutions pack name each finding after the resource
 ARN as the template spells it, with references written ``<LogicalId>``, ``<LogicalId.Attr>``
 or ``<AWS::Region>``. An acknowledgment must use the same spelling, so the ARN is resolved in
 its stack and written that way.
+
+checkov reads its acknowledgments from the template: a resource's ``Metadata`` entry
+``{"checkov": {"skip": [{"id": <check id>, "comment": <reason>}]}}``, which it reports as a
+skipped check with that comment.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from constructs import IConstruct
 AWS_SOLUTIONS_PACK = "AwsSolutions"
 MANAGED_POLICY_RULE = "AwsSolutions-IAM4"
 WILDCARD_RULE = "AwsSolutions-IAM5"
+CHECKOV_METADATA_KEY = "checkov"
 
 
 def acknowledge_wildcard_resource(scope: IConstruct, resource_arn: str, reason: str) -> None:
@@ -26,6 +31,18 @@ def acknowledge_wildcard_resource(scope: IConstruct, resource_arn: str, reason: 
 def acknowledge_managed_policy(scope: IConstruct, managed_policy_arn: str, reason: str) -> None:
     """Acknowledge, for scope and below, a role's use of an AWS managed policy."""
     _acknowledge(scope, MANAGED_POLICY_RULE, "Policy", managed_policy_arn, reason)
+
+
+def acknowledge_checkov_check(scope: IConstruct, check_id: str, reason: str) -> None:
+    """Acknowledge a checkov check on scope's CloudFormation resource (scope or its default child)."""
+    resource = scope if isinstance(scope, cdk.CfnResource) else scope.node.default_child
+    if not isinstance(resource, cdk.CfnResource):
+        raise TypeError(f"{scope.node.path} is not and has no CloudFormation resource")
+    metadata = resource.get_metadata(CHECKOV_METADATA_KEY) or {}
+    skips = [skip for skip in metadata.get("skip", []) if skip.get("id") != check_id]
+    resource.add_metadata(
+        CHECKOV_METADATA_KEY, {**metadata, "skip": [*skips, {"id": check_id, "comment": reason}]}
+    )
 
 
 def _acknowledge(scope: IConstruct, rule: str, kind: str, arn: str, reason: str) -> None:

@@ -57,6 +57,7 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
         service_timeout: cdk.Duration = DEFAULT_SERVICE_TIMEOUT,
         sagemaker_variant_name: str = DEFAULT_VARIANT_NAME,
+        handler_encryption_key: kms.IKey | None = None,
     ) -> None:
         """Declare the endpoint; bad values raise ValueError naming the property.
 
@@ -75,6 +76,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
         :param removal_policy: RETAIN keeps the endpoint when the resource is removed.
         :param service_timeout: how long CloudFormation waits for the handler (1 s to 1 h).
         :param sagemaker_variant_name: the SageMaker variant used by metrics.
+        :param handler_encryption_key: a customer managed KMS key for the shared handler's log
+            group and dead-letter queue; every endpoint of the cluster in the stack must give the
+            same key, or none. A key of this app gets a key-policy statement for CloudWatch Logs.
         """
         properties = _endpoint_properties(
             neptune_endpoint=cluster.data_api_url,
@@ -90,7 +94,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
         _check_service_timeout(service_timeout)
         super().__init__(scope, id)
 
-        self.provider = NeptuneMlEndpointProvider.for_cluster(self, cluster)
+        self.provider = NeptuneMlEndpointProvider.for_cluster(
+            self, cluster, encryption_key=handler_encryption_key
+        )
         self._resource = cdk.CustomResource(
             self,
             "Resource",

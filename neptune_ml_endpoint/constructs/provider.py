@@ -5,11 +5,14 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from neptune_ml_endpoint.constructs.acknowledgments import (
+    acknowledge_checkov_check,
     acknowledge_managed_policy,
     acknowledge_wildcard_resource,
 )
@@ -30,6 +33,11 @@ POLLING_RULE_ACTIONS = ("events:PutRule", "events:PutTargets", "events:RemoveTar
 SELF_PERMISSION_ACTIONS = ("lambda:AddPermission", "lambda:RemovePermission")
 # Logs and the VPC network interfaces Lambda creates; those EC2 actions take no resource ARN.
 VPC_EXECUTION_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
+# What the handler needs of a customer managed key to send to its encrypted dead-letter queue.
+QUEUE_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+# What CloudWatch Logs needs of a key that encrypts a log group (the Logs user guide's key policy).
+LOG_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 
 class NeptuneMlEndpointProvider(Construct):
@@ -37,13 +45,24 @@ class NeptuneMlEndpointProvider(Construct):
 
     Use :meth:`for_cluster` to get the single provider of a cluster in a stack. The handler
     runs in the cluster's subnets, which must also reach EventBridge, Lambda and the
-    CloudFormation response URL in S3 (through a NAT gateway or VPC endpoints).
+    CloudFormation response URL in S3 (through a NAT gateway or VPC endpoints). Invocations
+    that fail every attempt (CloudFormation's requests and crhelper's polls are both
+    asynchronous) land in :attr:`dead_letter_queue`.
     """
 
-    def __init__(self, scope: Construct, id: str, *, cluster: NeptuneCluster) -> None:
-        """Create a provider; endpoints should share one through :meth:`for_cluster`."""
+    def __init__(
+        self, scope: Construct, id: str, *, cluster: NeptuneCluster, encryption_key: kms.IKey | None = None
+    ) -> None:
+        """Create a provider; endpoints should share one through :meth:`for_cluster`.
+
+        :param cluster: the cluster whose endpoints the handler manages.
+        :param encryption_key: a customer managed KMS key for the handler's log group and
+            dead-letter queue; by default the log group has CloudWatch Logs' own encryption
+            and the queue SQS's AWS managed key.
+        """
         super().__init__(scope, id)
         self.cluster = cluster
+        self.encryption_key = encryption_key
 
         self.security_group = ec2.SecurityGroup(
             self,
@@ -63,11 +82,20 @@ class NeptuneMlEndpointProvider(Construct):
             description="Neptune ML endpoint handler to the Neptune Data API",
         )
 
-        log_group = logs.LogGroup(
+        self._log_group = logs.LogGroup(
             self,
             "LogGroup",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=cdk.RemovalPolicy.DESTROY,
+            encryption_key=encryption_key,
+        )
+        self._dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS if encryption_key else sqs.QueueEncryption.KMS_MANAGED,
+            encryption_master_key=encryption_key,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
         )
         vpc_execution = iam.ManagedPolicy.from_aws_managed_policy_name(VPC_EXECUTION_POLICY)
         self.role = iam.Role(
@@ -90,9 +118,31 @@ class NeptuneMlEndpointProvider(Construct):
             vpc=cluster.vpc,
             vpc_subnets=cluster.vpc_subnets,
             security_groups=[self.security_group],
-            log_group=log_group,
+            log_group=self._log_group,
+            dead_letter_queue=self._dead_letter_queue,
         )
         cluster.grant(self.role, *NEPTUNE_ACTIONS)
+        if encryption_key is None:
+            acknowledge_checkov_check(
+                self._log_group,
+                "CKV_AWS_158",
+                "CloudWatch Logs encrypts the handler's log at rest with its own keys; the log holds "
+                "endpoint ids and the handler's steps, never credentials or the ResponseURL. Give "
+                "handler_encryption_key for a customer managed key",
+            )
+        else:
+            allow_log_encryption(encryption_key)
+            encryption_key.grant(self.role, *QUEUE_KEY_ACTIONS)
+        acknowledge_checkov_check(
+            self._function,
+            "CKV_AWS_115",
+            "Only CloudFormation (one request per endpoint change) and crhelper's polling rules (one "
+            "invocation a minute per endpoint still changing) invoke the handler, so the stack's "
+            "endpoints bound its concurrency. One handler serves every "
+            "endpoint of a cluster: a reserved limit would throttle concurrent creates past it "
+            "until CloudFormation times out, and would take capacity from the account's other "
+            "functions",
+        )
 
         # The function's own ARN cannot go in its role's default policy (the function depends
         # on that policy), so polling permissions live in a policy that endpoints depend on.
@@ -122,19 +172,48 @@ class NeptuneMlEndpointProvider(Construct):
         self._polling_rules: iam.PolicyStatement | None = None
 
     @classmethod
-    def for_cluster(cls, scope: Construct, cluster: NeptuneCluster) -> NeptuneMlEndpointProvider:
-        """The provider of cluster in scope's stack, created on first use."""
+    def for_cluster(
+        cls, scope: Construct, cluster: NeptuneCluster, *, encryption_key: kms.IKey | None = None
+    ) -> NeptuneMlEndpointProvider:
+        """The provider of cluster in scope's stack, created on first use.
+
+        :param encryption_key: the provider's KMS key (see the constructor); every caller for
+            one cluster in a stack must give the same key, or none.
+        """
         stack = cdk.Stack.of(scope)
         provider_id = f"NeptuneMlEndpointProvider{cluster.unique_key(stack)}"
         existing = stack.node.try_find_child(provider_id)
         if isinstance(existing, NeptuneMlEndpointProvider):
+            if _key_arn(existing.encryption_key) != _key_arn(encryption_key):
+                raise ValueError(
+                    "handler_encryption_key: the endpoints of one cluster in a stack share one "
+                    f"handler, which {existing.node.path} created with "
+                    f"{'another key' if existing.encryption_key else 'no key'}. Give every endpoint "
+                    "of the cluster the same handler_encryption_key, or none"
+                )
             return existing
-        return cls(stack, provider_id, cluster=cluster)
+        return cls(stack, provider_id, cluster=cluster, encryption_key=encryption_key)
 
     @property
     def function(self) -> lambda_.IFunction:
         """The handler function."""
         return self._function
+
+    @property
+    def log_group(self) -> logs.ILogGroup:
+        """The handler's log group, retained for a month."""
+        return self._log_group
+
+    @property
+    def dead_letter_queue(self) -> sqs.IQueue:
+        """Where invocations go that failed every attempt Lambda made (kept 14 days).
+
+        Alarm on its ``metric_approximate_number_of_messages_visible()``: a message means a
+        request that CloudFormation will not hear about until its service timeout. Each message
+        is the event as delivered, with CloudFormation's pre-signed ResponseURL (valid for two
+        hours) in it.
+        """
+        return self._dead_letter_queue
 
     @property
     def service_token(self) -> str:
@@ -166,3 +245,33 @@ class NeptuneMlEndpointProvider(Construct):
         else:
             self._polling_rules.add_resources(rule_arn)
         resource.node.add_dependency(self.polling_policy, self._cluster_ingress)
+
+
+def allow_log_encryption(key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt the log groups of key's account and region with key.
+
+    Keys imported into the app keep the policy they have: it must allow the service principal
+    ``logs.<region>.amazonaws.com`` the same actions.
+    """
+    stack = cdk.Stack.of(key)
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=list(LOG_KEY_ACTIONS),
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
+        )
+    )
+
+
+def _key_arn(key: kms.IKey | None) -> str | None:
+    return None if key is None else key.key_arn

@@ -185,7 +185,9 @@ def test_lambda_permissions_are_scoped_to_the_handler_itself(two_endpoints: Temp
 def test_no_wildcard_actions_or_resources(two_endpoints: Template) -> None:
     statements = policy_statements(two_endpoints)
     actions = {action for statement in statements for action in as_list(statement["Action"])}
-    assert actions == NEPTUNE_ACTIONS | POLLING_ACTIONS | {"lambda:AddPermission", "lambda:RemovePermission"}
+    assert actions == NEPTUNE_ACTIONS | POLLING_ACTIONS | {
+        "lambda:AddPermission", "lambda:RemovePermission", "sqs:SendMessage"
+    }
     assert all("*" not in action for action in actions)
     assert all(resource != "*" for statement in statements for resource in as_list(statement["Resource"]))
 
