@@ -145,3 +145,15 @@ def assert_no_lint_errors(template_file: Path) -> None:
     result = run_command([str(VENV_BIN / "cfn-lint"), "--format", "parseable", str(template_file)])
     errors = [line for line in result.stdout.splitlines() if re.search(r":E\d{4}:", line)]
     assert not errors, result.stdout
+
+
+def test_cluster_exports_audit_logs_and_every_log_group_has_the_example_key(example: Template) -> None:
+    (cluster,) = resources(example, "AWS::Neptune::DBCluster").values()
+    assert cluster["Properties"]["EnableCloudwatchLogsExports"] == ["audit"]
+    (parameter_group,) = resources(example, "AWS::Neptune::DBClusterParameterGroup").values()
+    assert parameter_group["Properties"]["Parameters"]["neptune_enable_audit_log"] == "1"
+    (key_id,) = resources(example, "AWS::KMS::Key")
+    log_groups = resources(example, "AWS::Logs::LogGroup").values()
+    assert len(log_groups) == 2  # the VPC's flow logs and the endpoint handler's
+    assert all(group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]} for group in log_groups)
+    example.has_resource_properties("AWS::SQS::Queue", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})

@@ -1,0 +1,127 @@
+"""checkov finds nothing unacknowledged in the example app's template or in one using every prop.
+
+checkov pins boto3 and packaging to versions older than this project's, so it runs from its own
+virtual environment (.venv/checkov, made on first use with the version pinned in constraints.txt)
+and offline: no API key, no mapping or policy downloads.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from review_support import ROOT, every_prop_stack, example_app
+
+CHECKOV_ENV = ROOT / ".venv" / "checkov"
+CHECKOV = CHECKOV_ENV / "bin" / "checkov"
+MIN_REASON_LENGTH = 40
+
+
+def pinned_checkov_version() -> str:
+    match = re.search(r"^checkov==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE)
+    assert match, "constraints.txt pins checkov"
+    return match.group(1)
+
+
+def checkov_executable() -> Path:
+    """checkov at the pinned version, installed in its own environment if it is not there yet."""
+    version = pinned_checkov_version()
+    installed = CHECKOV_ENV / f".installed-{version}"
+    CHECKOV_ENV.parent.mkdir(exist_ok=True)
+    with open(CHECKOV_ENV.parent / "checkov.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making the same environment
+        if not installed.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(CHECKOV_ENV)], check=True)
+            subprocess.run(
+                [str(CHECKOV_ENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                 "--disable-pip-version-check", f"checkov=={version}"],
+                check=True, timeout=900,
+            )
+            installed.touch()
+    return CHECKOV
+
+
+def template_file(stack: cdk.Stack) -> Path:
+    assembly = cdk.Stage.of(stack).synth()  # type: ignore[union-attr]
+    return Path(assembly.get_stack_by_name(stack.stack_name).template_full_path)
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    app = example_app(tmp_path_factory.mktemp("example"))
+    (example_stack,) = [child for child in app.node.children if isinstance(child, cdk.Stack)]
+    return {
+        "example": template_file(example_stack),
+        "every prop": template_file(every_prop_stack(tmp_path_factory.mktemp("every-prop"))),
+    }
+
+
+@pytest.fixture(scope="module")
+def reports(templates: dict[str, Path]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """checkov's passed, failed and skipped checks of each template, from one offline run."""
+    executable = checkov_executable()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BC_", "PRISMA_"))}
+    env["BC_SKIP_MAPPING"] = "TRUE"
+    command = [str(executable), "--framework", "cloudformation", "--output", "json", "--compact",
+               "--skip-download"]
+    for path in templates.values():
+        command += ["--file", str(path)]
+    started = time.monotonic()
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
+    print(f"checkov {pinned_checkov_version()} on {len(templates)} templates: "
+          f"{time.monotonic() - started:.1f} s")
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["summary"]["parsing_errors"] == 0, report["summary"]
+    by_template: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for name, path in templates.items():
+        by_template[name] = {
+            outcome: [check for check in report["results"].get(f"{outcome}_checks", [])
+                      if Path(check["file_abs_path"]) == path]
+            for outcome in ("passed", "failed", "skipped")
+        }
+    return by_template
+
+
+def described(checks: list[dict[str, Any]]) -> list[str]:
+    return [f"{check['check_id']} {check['resource']}: {check['check_name']}" for check in checks]
+
+
+@pytest.mark.parametrize("template", ["example", "every prop"])
+def test_no_failed_checks(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
+    checks = reports[template]
+    failed = described(checks["failed"])
+    assert not failed, "checkov findings:\n" + "\n".join(failed)
+    scanned = {check["resource"].split(".")[0] for check in checks["passed"] + checks["skipped"]}
+    assert {"AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SQS::Queue"} <= scanned
+
+
+@pytest.mark.parametrize("template", ["example", "every prop"])
+def test_every_skip_gives_a_reason(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
+    skipped = reports[template]["skipped"]
+    assert skipped, "the handler's reserved concurrency is acknowledged"
+    for check in skipped:
+        assert len(check["check_result"].get("suppress_comment", "")) >= MIN_REASON_LENGTH, check["check_id"]
+
+
+def test_the_construct_skips_only_reserved_concurrency_and_a_log_group_without_key(
+    templates: dict[str, Path], reports: dict[str, dict[str, list[dict[str, Any]]]]
+) -> None:
+    resources = json.loads(templates["every prop"].read_text())["Resources"]
+    functions = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    log_groups_without_key = [
+        logical_id for logical_id, r in resources.items()
+        if r["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" not in r["Properties"]
+    ]
+    assert len(functions) == 2 and len(log_groups_without_key) == 1
+    skipped = {(check["resource"].split(".", 1)[1], check["check_id"]) for check in reports["every prop"]["skipped"]}
+    assert skipped == {(f, "CKV_AWS_115") for f in functions} | {(g, "CKV_AWS_158") for g in log_groups_without_key}
