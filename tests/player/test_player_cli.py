@@ -27,6 +27,15 @@ def test_a_synth_error_names_the_property_and_exits_non_zero_without_a_traceback
     assert "InstanceType: 'm5.xlarge' is not an ML instance type" in completed.stdout
     assert "Traceback" not in completed.stdout + completed.stderr
     assert not (tmp_path / "state" / "state.json").exists()
+    assert not (tmp_path / "state" / ".lock").exists()
+
+
+def test_a_folder_without_cdk_json_is_refused_and_no_state_or_lock_is_left(deployment: LocalDeployment) -> None:
+    played = deployment.run("deploy", app=False)
+
+    assert played.exit_code == 1
+    assert "has no cdk.json" in played.output
+    assert not deployment.state_dir.exists()
 
 
 def test_update_needs_an_existing_deployment(deployment: LocalDeployment) -> None:

@@ -17,6 +17,7 @@ DEFAULT_STATE_DIR = ".local-deploy"
 STATE_FILE = "state.json"
 LOCK_FILE = ".lock"
 STATE_VERSION = 1
+_LOCK_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,19 @@ class StateStore:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the state folder for one command; StateBusyError when another command holds it."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with (self.state_dir / LOCK_FILE).open("w") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise StateBusyError(f"Another deploy, update or destroy is using {self.state_dir}") from None
-            yield
+        """Hold the state folder for one command; StateBusyError when another command holds it.
+
+        However the command ends, the lock file is removed, and so is the state folder when
+        the command made it and left nothing in it.
+        """
+        made_here = not self.state_dir.exists()
+        try:
+            with _held(self.state_dir / LOCK_FILE):
+                yield
+        finally:
+            if made_here:
+                with contextlib.suppress(OSError):
+                    self.state_dir.rmdir()  # only when empty
 
     @property
     def path(self) -> Path:
@@ -171,3 +177,47 @@ class StateStore:
     @property
     def assembly_dir(self) -> Path:
         return self.state_dir / "cdk.out"
+
+
+@contextlib.contextmanager
+def _held(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock on lock_path (its folder made if need be), removed when released.
+
+    A command that ends removes the file (and perhaps the folder) while it still holds it, so a
+    command that opened the file just before may lock a file that is no longer there: it tries
+    again on a new one.
+    """
+    state_dir = lock_path.parent
+    for _ in range(_LOCK_ATTEMPTS):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            lock = lock_path.open("a")
+        except FileNotFoundError:  # the folder went between mkdir and open
+            continue
+        with lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise _busy(state_dir) from None
+            if not _is_current(lock.fileno(), lock_path):
+                continue
+            try:
+                yield
+            finally:
+                lock_path.unlink(missing_ok=True)
+            return
+    raise _busy(state_dir)
+
+
+def _busy(state_dir: Path) -> StateBusyError:
+    return StateBusyError(f"Another deploy, update or destroy is using {state_dir}")
+
+
+def _is_current(descriptor: int, path: Path) -> bool:
+    """Whether the open file is still the one at path."""
+    try:
+        current = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (opened.st_dev, opened.st_ino) == (current.st_dev, current.st_ino)
