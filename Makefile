@@ -17,11 +17,13 @@ HANDLER_MODULES := $(basename $(notdir $(wildcard neptune_ml_endpoint/lambda/*.p
 install: $(INSTALLED) $(NODE_INSTALLED)
 
 $(INSTALLED): pyproject.toml constraints.txt
+	@echo "Installing Python packages into $(VENV) (on first use, about a minute)..."
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json
+	@echo "Installing the AWS CDK CLI pinned in package.json into node_modules (npm ci, on first use)..."
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
