@@ -10,6 +10,7 @@ from typing import Self
 
 from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
 from neptune_ml_endpoint.local.player.lambda_runtime import FunctionRegistry
+from neptune_ml_endpoint.local.player.poll_log import PollLog
 from neptune_ml_endpoint.local.player.polling import RulePoller, target_event
 from neptune_ml_endpoint.local.player.protocol import CloudFormationSide
 from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
@@ -17,6 +18,9 @@ from neptune_ml_endpoint.local.player.state import FunctionState
 
 NOWHERE = "http://127.0.0.1:9"
 """Where AWS clients without a local stand-in are sent, so that none reaches AWS."""
+
+STOPPED_POLLS_SECONDS = 5.0
+"""How long a session's end waits for the poll invocations it stopped (or that were just starting)."""
 
 Say = Callable[[str], None]
 
@@ -52,7 +56,8 @@ class CloudSession:
         self._stubs.start()
         environment = {**fake_credentials(), **self._receiver.env(), **self._stubs.env()}
         self._registry = FunctionRegistry(environment, self._log_dir, self._function_timeout)
-        self._poller = RulePoller(self._stubs, self._registry.invoke, self._poll_seconds, self._announce)
+        polls = PollLog(self._registry, self._receiver.responses)
+        self._poller = RulePoller(self._stubs, polls.invoke, self._poll_seconds, self._announce)
         self._poller.start()
         return self
 
@@ -62,6 +67,8 @@ class CloudSession:
             self._poller.stop()
         if self._registry is not None:
             self._registry.stop_running()
+        if self._poller is not None:  # their polls.log lines are written once they end
+            self._poller.join_invocations(STOPPED_POLLS_SECONDS)
         self._stubs.stop()
         self._receiver.stop()
 

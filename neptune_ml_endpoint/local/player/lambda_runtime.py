@@ -33,7 +33,10 @@ class Invocation:
     error: str | None
     timed_out: bool
     seconds: float
-    log_file: Path
+    log_file: Path | None
+    """The invocation's own log file; None when its output was captured instead."""
+    output: str = ""
+    """The captured output (the handler's log lines), when there is no log file."""
 
     @property
     def succeeded(self) -> bool:
@@ -69,8 +72,16 @@ class LocalLambda:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def invoke(self, event: Mapping[str, Any]) -> Invocation:
-        """Run the handler with event and wait for it, stopping it when its time is up."""
+    @property
+    def log_dir(self) -> Path:
+        """The folder of this function's logs."""
+        return self._log_dir
+
+    def invoke(self, event: Mapping[str, Any], capture_output: bool = False) -> Invocation:
+        """Run the handler with event and wait for it, stopping it when its time is up.
+
+        Its output goes to a log file of its own, or with capture_output into Invocation.output.
+        """
         request_id = str(uuid.uuid4())
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self._log_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{request_id}.log"
@@ -87,6 +98,8 @@ class LocalLambda:
         with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as scratch:
             request_path, result_path = Path(scratch, "request.json"), Path(scratch, "result.json")
             request_path.write_text(json.dumps(request))
+            if capture_output:
+                log_file = Path(scratch, "output.log")
             with log_file.open("w") as log:
                 process = subprocess.Popen(
                     [sys.executable, str(RUNNER), str(request_path), str(result_path)],
@@ -99,7 +112,10 @@ class LocalLambda:
                 finally:
                     self._running.discard(process)
             error = _error_of(result_path, process.returncode, timed_out)
-        return Invocation(request_id, error, timed_out, time.monotonic() - started, log_file)
+            seconds = time.monotonic() - started
+            if capture_output:
+                return Invocation(request_id, error, timed_out, seconds, None, log_file.read_text(errors="replace"))
+        return Invocation(request_id, error, timed_out, seconds, log_file)
 
 
 def _wait_or_stop(process: subprocess.Popen[bytes], seconds: float) -> bool:
@@ -145,9 +161,13 @@ class FunctionRegistry:
     def knows(self, function_arn: str) -> bool:
         return _function_name(function_arn) in self._by_name
 
-    def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
+    def invoke(self, function_arn: str, event: Mapping[str, Any], capture_output: bool = False) -> Invocation:
         """Invoke the function an ARN names and wait for it; KeyError when no such function."""
-        return self._by_name[_function_name(function_arn)].invoke(event)
+        return self._by_name[_function_name(function_arn)].invoke(event, capture_output)
+
+    def log_dir(self, function_arn: str) -> Path:
+        """The folder of the logs of the function an ARN names; KeyError when no such function."""
+        return self._by_name[_function_name(function_arn)].log_dir
 
     def stop_running(self) -> None:
         """Stop every invocation still running (their requests are no longer awaited)."""

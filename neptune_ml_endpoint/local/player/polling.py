@@ -47,6 +47,7 @@ class RulePoller:
         self._due: dict[str, float] = {}
         self._announced: set[str] = set()
         self._running: dict[str, str] = {}  # rule name -> RequestId of the running invocation
+        self._firing: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="rule-poller", daemon=True)
@@ -55,8 +56,17 @@ class RulePoller:
         self._thread.start()
 
     def stop(self) -> None:
+        """Start no more invocations (those running go on)."""
         self._stopping.set()
         self._thread.join()
+
+    def join_invocations(self, timeout: float) -> None:
+        """Wait, up to timeout seconds in all, for the invocations still running to end."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            firing = list(self._firing)
+        for thread in firing:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def busy_with(self, request_id: str) -> bool:
         """True while a rule for this request exists or one of its poll invocations runs."""
@@ -95,8 +105,9 @@ class RulePoller:
                     due = self._due.setdefault(name, now + self._period(rule))
                     if due <= now and name not in self._running and rule.targets:
                         self._running[name] = _request_id(rule) or ""
-                        threading.Thread(target=self._fire, args=(rule,), name=f"poll-{name}",
-                                         daemon=True).start()
+                        thread = threading.Thread(target=self._fire, args=(rule,), name=f"poll-{name}", daemon=True)
+                        self._firing.add(thread)
+                        thread.start()
 
     def _fire(self, rule: RuleSnapshot) -> None:
         try:
@@ -104,6 +115,7 @@ class RulePoller:
                 self._invoke(target.arn, json.loads(target.input or "{}"))
         finally:
             with self._lock:
+                self._firing.discard(threading.current_thread())
                 self._running.pop(rule.name, None)
                 if rule.name in self._due:
                     self._due[rule.name] = time.monotonic() + self._period(rule)
