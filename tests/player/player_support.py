@@ -39,6 +39,10 @@ class Played:
                 events.append((columns[5].split()[0], columns[3]))
         return events
 
+    def counters(self) -> list[str]:
+        """The progress column ("done/total") of every event line, in order."""
+        return [line.split(" | ")[1] for line in self.output.splitlines() if len(line.split(" | ")) == 6]
+
     def events(self, logical_id: str) -> list[str]:
         """The statuses of a resource's (or the stack's) event lines, in order."""
         return [status for name, status in self.timeline() if name == logical_id]

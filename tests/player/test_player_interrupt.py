@@ -182,6 +182,8 @@ def test_unanswered_creates_are_recorded_then_sent_again_by_the_next_deploy_with
 
     assert resumed.exit_code == 0, resumed.output
     assert resumed.events(training) == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]
+    assert resumed.events(STACK_NAME) == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"]  # the stack was never created
+    assert resumed.counters()[-1] == "2/2"
     assert "Sending again the Create whose answer never came" in resumed.lines_with(training)[0]
     in_api = set(deployment.api.endpoint_ids())
     assert len(in_api) == 2 and recorded_endpoints(store) == in_api

@@ -55,6 +55,7 @@ def test_update_in_place_keeps_the_endpoint_and_leaves_the_unchanged_one_alone(
     assert played.events(deployment.logical_id("Training")) == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]
     assert played.events(deployment.logical_id("Transform")) == []
     assert played.events(STACK_NAME) == ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"]
+    assert played.counters()[-1] == "1/1"
     assert sorted(deployment.in_service()) == sorted([TRAINING_ID, transform_before["physical_id"]])
 
 
@@ -96,6 +97,8 @@ def test_a_resource_removed_from_the_app_is_deleted(deployment: LocalDeployment)
     assert played.events(deployment.logical_id("Transform")) == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
     assert played.events(STACK_NAME) == [
         "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_COMPLETE"]
+    # The counter counts what the update touches: the deleted endpoint, not the unchanged one.
+    assert played.counters() == ["0/1", "0/1", "0/1", "1/1", "1/1"]
 
 
 def test_destroy_deletes_every_endpoint_and_forgets_the_state(deployment: LocalDeployment) -> None:

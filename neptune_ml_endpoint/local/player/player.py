@@ -149,12 +149,15 @@ class Player:
         known = {**(previous.functions if previous else {}), **functions}
         session.add_functions(known.values(), region)
         self._describe(plan, functions)
-        fresh = StackState(name, stack_id, region, account, api_url, outputs=dict(previous.outputs) if previous else {})
+        created = previous is not None and previous.created
+        fresh = StackState(name, stack_id, region, account, api_url,
+                           outputs=dict(previous.outputs) if previous else {}, created=created)
         engine = self._engine(fresh, state, session, interruption, known)
         result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {},
-                               previous.leftovers if previous else [])
+                               previous.leftovers if previous else [], created=created)
         if result.succeeded:
             fresh.outputs = plan.outputs(result.resources)
+            fresh.created = True
         _keep(state, fresh, result.resources, result.leftovers, known)
         self.store.save(state)
         if not result.interrupted:

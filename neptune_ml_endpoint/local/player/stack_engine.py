@@ -102,15 +102,22 @@ class StackEngine:
     # --- deploy ---------------------------------------------------------------------
 
     def deploy(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
-               previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = ()) -> StackResult:
-        """Create the stack (no previous resources) or update it, rolling back on failure."""
-        new_stack = not previous
+               previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = (),
+               created: bool | None = None) -> StackResult:
+        """Create the stack or update it, rolling back on failure.
+
+        created: whether the stack's create has completed (by default: whether anything is deployed).
+        A create that was interrupted is carried on as a create, with the resources it recorded.
+        """
+        new_stack = not (bool(previous) if created is None else created)
         removed = {lid: state for lid, state in previous.items() if lid not in desired}
-        if not new_stack and not removed and not leftovers and not self._changes(desired, resolve, previous):
+        changed = self._changed(desired, resolve, previous)
+        if not new_stack and not removed and not leftovers and not changed:
             return StackResult("UPDATE_COMPLETE", dict(previous), changed=False)
         verb = "CREATE" if new_stack else "UPDATE"
         record = StackRecord(previous, leftovers, self._checkpoint)
-        self._events.begin_stack(self.stack_name, len(desired) + len(removed) + len(leftovers))
+        self._events.begin_stack(self.stack_name,
+                                 len(changed | set(removed) | {state.logical_id for state in leftovers}))
         self._stack_event(f"{verb}_IN_PROGRESS", "User Initiated")
         if not self._resend_pending(record):
             return self._interrupted(f"{verb}_IN_PROGRESS", record)
@@ -134,19 +141,21 @@ class StackEngine:
         self._stack_event(f"{verb}_COMPLETE")
         return self._result(f"{verb}_COMPLETE", record)
 
-    def _changes(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
+    def _changed(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
+                 previous: Mapping[str, ResourceState]) -> set[str]:
+        """The resources that would get a Create or Update, judged against what is deployed now."""
+        return {lid for lid, resource in desired.items() if self._differs(lid, resource, resolve, previous)}
+
+    @staticmethod
+    def _differs(lid: str, resource: DesiredResource, resolve: Resolve,
                  previous: Mapping[str, ResourceState]) -> bool:
-        """Whether any resource would get a request, judged against what is deployed now."""
-        for lid, resource in desired.items():
-            old = previous.get(lid)
-            if old is None or old.resource_type != resource.resource_type or old.pending_request:
-                return True
-            try:
-                if resolve(lid, previous) != old.properties:
-                    return True
-            except ResolveError:
-                return True
-        return False
+        old = previous.get(lid)
+        if old is None or old.resource_type != resource.resource_type or old.pending_request:
+            return True
+        try:
+            return resolve(lid, previous) != old.properties
+        except ResolveError:
+            return True
 
     def _apply(self, resource: DesiredResource, resolve: Resolve, old: ResourceState | None, run: _Run,
                record: StackRecord) -> bool:
@@ -284,8 +293,7 @@ class StackEngine:
         names = ", ".join(lid for lid, _ in run.failures)
         self._stack_event("ROLLBACK_IN_PROGRESS",
                           f"The following resource(s) failed to create: [{names}]. Rollback requested by user.")
-        doomed = {lid: run.live[lid] for lid in run.created}
-        doomed.update(run.failed_creates)
+        doomed = record.now().doomed()  # everything this create made, an interrupted earlier try's included
         left = self._delete_all(doomed, record, created_now=set(doomed))
         if self._halted():
             return self._interrupted("ROLLBACK_IN_PROGRESS", record, run.failures)

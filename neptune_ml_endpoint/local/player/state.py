@@ -73,6 +73,8 @@ class StackState:
     outputs: dict[str, Any] = field(default_factory=dict)
     leftovers: list[ResourceState] = field(default_factory=list)
     """Physical resources no logical id holds any more (replaced, or a create that failed) still to delete."""
+    created: bool = False
+    """Whether the stack's create completed; until then a deploy carries the create on."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:
@@ -86,6 +88,7 @@ class StackState:
             functions={k: FunctionState(**v) for k, v in raw.get("functions", {}).items()},
             outputs=dict(raw.get("outputs", {})),
             leftovers=[ResourceState(**leftover) for leftover in raw.get("leftovers", [])],
+            created=bool(raw.get("created", True)),
         )
 
 
