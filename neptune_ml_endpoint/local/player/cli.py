@@ -59,8 +59,9 @@ def _add_app_arguments(parser: argparse.ArgumentParser) -> None:
                                       "(default: the app of ./cdk.json)")
     parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
                         help="CDK context for synthesis, repeatable")
-    parser.add_argument("--parameters", action="append", default=[], type=_pair, metavar="NAME=VALUE",
-                        help="a CloudFormation parameter's value, repeatable")
+    parser.add_argument("--parameters", action="append", default=[], type=_pair, metavar="[STACK:]NAME=VALUE",
+                        help="a CloudFormation parameter's value, for every stack that declares NAME or for "
+                             "STACK only; repeatable")
 
 
 def _player(args: argparse.Namespace) -> Player:

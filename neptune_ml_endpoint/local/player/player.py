@@ -21,6 +21,7 @@ from neptune_ml_endpoint.local.player.intrinsics import (
     StackIdentity,
 )
 from neptune_ml_endpoint.local.player.local_api import LocalApiError
+from neptune_ml_endpoint.local.player.parameters import ParameterError, check_parameters, parameters_for
 from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
 from neptune_ml_endpoint.local.player.progress import ProgressPrinter
 from neptune_ml_endpoint.local.player.stack_engine import StackEngine, StackResult
@@ -46,7 +47,8 @@ class PlayerError(RuntimeError):
 INTERRUPTED_EXIT_STATUS = 130
 """128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 
-EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError)
+EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError,
+                   ParameterError)
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ class Player:
         state = self.store.load()
         if require_existing and not state.stacks:
             raise PlayerError(f"Nothing to update: nothing is deployed (state: {self.store.path}). Run deploy first")
-        stacks = self._select(read_assembly(self._assembly()))
-        self._check_parameters(stacks)
+        app_stacks = read_assembly(self._assembly())
+        stacks = self._select(app_stacks)
+        check_parameters(self.options.parameters, stacks, app_stacks)
         if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
             raise PlayerError(f"Nothing to update: no stack of the app is deployed (state: {self.store.path}). "
                               "Run deploy first")
@@ -126,15 +129,6 @@ class Player:
             raise PlayerError(f"No stack named {', '.join(sorted(missing))} in the app (stacks: {known})")
         return chosen
 
-    def _check_parameters(self, stacks: list[StackTemplate]) -> None:
-        """Refuse, as CloudFormation does, a parameter value for a parameter the template does not declare."""
-        for stack in stacks:
-            unknown = sorted(set(self.options.parameters) - set(stack.parameter_names))
-            if unknown:
-                raise PlayerError(
-                    f"Parameters: [{', '.join(unknown)}] do not exist in the template of {stack.stack_name} "
-                    f"({stack.artifact_id}); its parameters: {', '.join(stack.parameter_names) or 'none'}")
-
     def _deploy_stack(self, stack: StackTemplate, state: DeploymentState, session: CloudSession,
                       api_url: str, interruption: Interruption) -> StackResult:
         name = stack.stack_name
@@ -144,7 +138,8 @@ class Player:
         region = stack.region or (previous.region if previous else PSEUDO_REGION)
         account = stack.account or (previous.account if previous else PSEUDO_ACCOUNT)
         stack_id = previous.stack_id if previous else _new_stack_id(name, region, account)
-        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url, self.options.parameters)
+        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url,
+                         parameters_for(stack, self.options.parameters))
         functions = plan.functions(self.store.code_root)
         known = {**(previous.functions if previous else {}), **functions}
         session.add_functions(known.values(), region)

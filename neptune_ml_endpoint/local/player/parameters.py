@@ -1,0 +1,74 @@
+"""`--parameters` as the CDK CLI takes them: which stack each value goes to.
+
+`NAME=VALUE` goes to every stack whose template declares NAME; `STACK:NAME=VALUE` to that stack
+only (its stack name or artifact id), and wins over a bare value. As CloudFormation does, a
+value for a parameter that no template it goes to declares is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from neptune_ml_endpoint.local.player.assembly import StackTemplate
+
+STACK_SEPARATOR = ":"
+
+
+class ParameterError(ValueError):
+    """A --parameters value that no stack can take; the message names the parameters there are."""
+
+
+def parameters_for(stack: StackTemplate, given: Mapping[str, str]) -> dict[str, str]:
+    """The values this stack gets: bare names its template declares, then those given for it alone."""
+    split = _split(given)
+    shared = {name: value for (target, name), value in split.items()
+              if target is None and name in stack.parameter_names}
+    own = {name: value for (target, name), value in split.items()
+           if target is not None and _names(target, stack)}
+    return {**shared, **own}
+
+
+def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate],
+                     app: Sequence[StackTemplate]) -> None:
+    """Refuse a value for a stack the app lacks, or for a parameter no deployed template it goes to declares.
+
+    A value for a stack of the app that is not being deployed is left unused, as the CDK CLI does.
+    """
+    split = _split(given)
+    for target in sorted({target for target, _ in split if target is not None}):
+        if not any(_names(target, stack) for stack in app):
+            known = ", ".join(stack.artifact_id for stack in app)
+            raise ParameterError(f"--parameters: no stack named {target} in the app (stacks: {known})")
+    for stack in deployed:
+        unknown = sorted(name for target, name in split
+                         if target is not None and _names(target, stack) and name not in stack.parameter_names)
+        if unknown:
+            raise ParameterError(f"Parameters: [{', '.join(unknown)}] do not exist in the template of "
+                                 f"{_described(stack)}")
+    unclaimed = sorted(name for target, name in split
+                       if target is None and not any(name in stack.parameter_names for stack in deployed))
+    if unclaimed:
+        where = (_described(deployed[0]) if len(deployed) == 1 else "any stack: " + "; ".join(
+            f"{stack.stack_name} ({stack.artifact_id}) declares {_names_of(stack)}" for stack in deployed))
+        raise ParameterError(f"Parameters: [{', '.join(unclaimed)}] do not exist in the template of {where}")
+
+
+def _split(given: Mapping[str, str]) -> dict[tuple[str | None, str], str]:
+    """(stack or None, parameter name) -> value."""
+    split: dict[tuple[str | None, str], str] = {}
+    for key, value in given.items():
+        target, separator, name = key.rpartition(STACK_SEPARATOR)
+        split[(target if separator else None, name)] = value
+    return split
+
+
+def _names(target: str, stack: StackTemplate) -> bool:
+    return target in (stack.stack_name, stack.artifact_id)
+
+
+def _described(stack: StackTemplate) -> str:
+    return f"{stack.stack_name} ({stack.artifact_id}); its parameters: {_names_of(stack)}"
+
+
+def _names_of(stack: StackTemplate) -> str:
+    return ", ".join(stack.parameter_names) or "none"

@@ -1,0 +1,20 @@
+"""An app of two stacks for --parameters: both declare TrainingJob, only InferenceB declares InstanceType."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from existing_cluster import existing_cluster
+
+from neptune_ml_endpoint import NeptuneMlEndpoint
+
+DEFAULT_JOB = "default-training-job"
+
+app = cdk.App()
+for name in ("InferenceA", "InferenceB"):
+    stack = cdk.Stack(app, name)
+    job = cdk.CfnParameter(stack, "TrainingJob", default=DEFAULT_JOB)
+    instance_type = cdk.CfnParameter(stack, "InstanceType", default="ml.m5.xlarge") if name == "InferenceB" else None
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=existing_cluster(stack, "two"),
+                      ml_model_training_job_id=job.value_as_string,
+                      instance_type=instance_type.value_as_string if instance_type else None)
+app.synth()

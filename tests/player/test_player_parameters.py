@@ -1,0 +1,80 @@
+"""--parameters in an app of several stacks: NAME=VALUE for every stack that declares it, STACK:NAME=VALUE
+for one stack, as the CDK CLI takes them; a name nothing declares is refused before any change."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from player_support import APPS, LocalDeployment
+
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
+from neptune_ml_endpoint.local.player.synth import synthesize
+
+TWO_STACKS_APP = f"{sys.executable} {APPS / 'two_stacks_app.py'}"
+DEFAULT_JOB = "default-training-job"
+
+
+@pytest.fixture(scope="module")
+def two_stacks_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("two-stacks")
+    return synthesize(folder, folder / "cdk.out", app=TWO_STACKS_APP)
+
+
+@pytest.fixture
+def two_stacks(api: LocalNeptuneMlApi, two_stacks_assembly: Path, tmp_path: Path,
+               capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
+    """Commands on the two-stack app, in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    return LocalDeployment(api, two_stacks_assembly, tmp_path / "state", capsys)
+
+
+def deployed(deployment: LocalDeployment, property_name: str = "MlModelTrainingJobId") -> dict[str, Any]:
+    """Stack name -> the value of a property its endpoint was deployed with (None when it has none)."""
+    stacks = json.loads((deployment.state_dir / "state.json").read_text())["deployment"]["stacks"]
+    return {name: [r["properties"].get(property_name) for r in stack["resources"].values()]
+            for name, stack in stacks.items()}
+
+
+def test_a_bare_name_goes_to_every_stack_that_declares_it(two_stacks: LocalDeployment) -> None:
+    played = two_stacks.run("deploy", "--parameters", "TrainingJob=shared-job",
+                            "--parameters", "InstanceType=ml.c5.xlarge")
+
+    assert played.exit_code == 0, played.output
+    assert deployed(two_stacks) == {"InferenceA": ["shared-job"], "InferenceB": ["shared-job"]}
+    assert deployed(two_stacks, "InstanceType") == {"InferenceA": [None], "InferenceB": ["ml.c5.xlarge"]}
+
+
+def test_a_stack_prefixed_name_goes_to_that_stack_only_and_wins_over_a_bare_one(
+        two_stacks: LocalDeployment) -> None:
+    played = two_stacks.run("deploy", "--parameters", "InferenceB:TrainingJob=b-job")
+
+    assert played.exit_code == 0, played.output
+    assert deployed(two_stacks) == {"InferenceA": [DEFAULT_JOB], "InferenceB": ["b-job"]}
+
+    updated = two_stacks.run("deploy", "--parameters", "TrainingJob=shared-job",
+                             "--parameters", "InferenceA:TrainingJob=a-job")
+
+    assert updated.exit_code == 0, updated.output
+    assert deployed(two_stacks) == {"InferenceA": ["a-job"], "InferenceB": ["shared-job"]}
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("Foo=1", ("Parameters: [Foo] do not exist in the template of any stack: InferenceA (InferenceA) declares "
+               "TrainingJob, BootstrapVersion; InferenceB (InferenceB) declares TrainingJob, InstanceType, "
+               "BootstrapVersion")),
+    ("InferenceB:Foo=1", ("Parameters: [Foo] do not exist in the template of InferenceB (InferenceB); "
+                          "its parameters: TrainingJob, InstanceType, BootstrapVersion")),
+    ("InferenceC:TrainingJob=x", "--parameters: no stack named InferenceC in the app (stacks: InferenceA, InferenceB)"),
+])
+def test_a_value_no_stack_can_take_is_refused_before_any_change(
+        two_stacks: LocalDeployment, given: str, message: str) -> None:
+    played = two_stacks.run("deploy", "--parameters", given)
+
+    assert played.exit_code == 1
+    assert message in played.output
+    assert two_stacks.endpoint_requests() == []
+    assert not (two_stacks.state_dir / "state.json").exists()
