@@ -1,9 +1,10 @@
-"""Command line: `python -m neptune_ml_endpoint.local <command>`; each command is a subparser."""
+"""Command line: `neptune-ml-local <command>` (also `python -m neptune_ml_endpoint.local`), one subparser each."""
 
 from __future__ import annotations
 
 import argparse
 
+from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.api.cli import add_serve_command
 from neptune_ml_endpoint.local.player.cli import add_player_commands
 
@@ -11,7 +12,7 @@ from neptune_ml_endpoint.local.player.cli import add_player_commands
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's parser; each command sets `func(args) -> int` as its default."""
     parser = argparse.ArgumentParser(
-        prog="python -m neptune_ml_endpoint.local",
+        prog=COMMAND,
         description="Run Neptune ML endpoints offline.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

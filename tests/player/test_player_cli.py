@@ -87,7 +87,7 @@ def test_an_api_url_that_does_not_answer_is_refused(deployment: LocalDeployment)
     played = deployment.run("deploy", "Base", "--api-url", "http://127.0.0.1:9", api_url=False)
 
     assert played.exit_code == 1
-    assert "http://127.0.0.1:9 does not answer" in played.output
+    assert "http://127.0.0.1:9 does not answer. Start one (neptune-ml-local serve)" in played.output
     assert deployment.state() is None
 
 
@@ -121,6 +121,26 @@ def test_help_lists_the_player_commands_beside_serve(capsys: pytest.CaptureFixtu
     shown = capsys.readouterr().out
     for command in ("serve", "deploy", "update", "destroy"):
         assert command in shown
+
+
+def test_usage_and_help_name_the_command_neptune_ml_local(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["deploy", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+
+    shown = capsys.readouterr().out
+    assert "usage: neptune-ml-local [-h] COMMAND" in shown
+    assert "usage: neptune-ml-local deploy [-h]" in shown
+    assert "--parameters [STACK:]NAME=VALUE" in shown
+    assert "python -m" not in shown
+
+
+def test_the_installed_neptune_ml_local_script_runs_the_command() -> None:
+    completed = subprocess.run([str(Path(sys.executable).with_name("neptune-ml-local")), "destroy", "--help"],
+                               capture_output=True, text=True, timeout=60, check=False)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("usage: neptune-ml-local destroy")
 
 
 def test_a_second_command_on_the_same_state_is_refused(deployment: LocalDeployment) -> None:

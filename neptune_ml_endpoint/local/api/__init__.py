@@ -6,7 +6,7 @@
         client = boto3.client("neptunedata", endpoint_url=api.url)
         client.create_ml_endpoint(id="demo", mlModelTrainingJobId="job-1")
 
-Or from a shell: `python -m neptune_ml_endpoint.local serve --port 8182`.
+Or from a shell: `neptune-ml-local serve --port 8182`.
 
 Operations, shaped as botocore's `neptunedata` model (2023-08-01) expects:
 CreateMLEndpoint (POST /ml/endpoints), GetMLEndpoint (GET /ml/endpoints/{id}),

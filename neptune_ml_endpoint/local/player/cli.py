@@ -1,4 +1,4 @@
-"""The `deploy`, `update` and `destroy` commands of `python -m neptune_ml_endpoint.local`."""
+"""The `deploy`, `update` and `destroy` commands of `neptune-ml-local`."""
 
 from __future__ import annotations
 

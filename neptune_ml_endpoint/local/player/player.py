@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.player import local_api
 from neptune_ml_endpoint.local.player.assembly import AssemblyError, StackTemplate, read_assembly
 from neptune_ml_endpoint.local.player.cloud_session import CloudSession
@@ -90,13 +91,12 @@ class Player:
     def _deploy(self, require_existing: bool) -> int:
         state = self.store.load()
         if require_existing and not state.stacks:
-            raise PlayerError(f"Nothing to update: nothing is deployed (state: {self.store.path}). Run deploy first")
+            raise self._nothing_to_update("nothing is deployed")
         app_stacks = read_assembly(self._assembly())
         stacks = self._select(app_stacks)
         check_parameters(self.options.parameters, stacks, app_stacks)
         if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
-            raise PlayerError(f"Nothing to update: no stack of the app is deployed (state: {self.store.path}). "
-                              "Run deploy first")
+            raise self._nothing_to_update("no stack of the app is deployed")
         api_url = self._deploy_api(state)
         self.store.save(state)
         with self._progress, Interruption(self._say) as interruption, self._session() as session:
@@ -109,6 +109,9 @@ class Player:
                 if not result.succeeded:
                     return 1
         return 0
+
+    def _nothing_to_update(self, why: str) -> PlayerError:
+        return PlayerError(f"Nothing to update: {why} (state: {self.store.path}). Run `{COMMAND} deploy` first")
 
     def _assembly(self) -> Path:
         """A cloud assembly: --app itself when it is one, else synthesized into the state folder."""
@@ -190,7 +193,7 @@ class Player:
             known = f"physical id {resource.physical_id}" if resource.physical_id else "physical id not known"
             self._say(f"   {stack_name}/{resource.logical_id}: its {kind} got no answer yet "
                       f"(RequestId {resource.pending_request}, {known}); it is recorded.")
-        self._say("Run deploy to carry on, or destroy to delete what was deployed"
+        self._say(f"Run `{COMMAND} deploy` to carry on, or `{COMMAND} destroy` to delete what was deployed"
                   + (": either first sends each unanswered request again with its RequestId, as Lambda "
                      "retries an invocation." if pending else "."))
         return INTERRUPTED_EXIT_STATUS
@@ -234,7 +237,7 @@ class Player:
     def _reachable(url: str) -> str:
         if not local_api.answers(url):
             raise PlayerError(f"The local Neptune ML API at {url} does not answer. Start one "
-                              "(python -m neptune_ml_endpoint.local serve) and give its address with --api-url")
+                              f"({COMMAND} serve) and give its address with --api-url")
         return url.rstrip("/")
 
     # --- destroy --------------------------------------------------------------------
@@ -295,7 +298,7 @@ class Player:
         if process is not None and remaining and destroyed:
             self.store.save(DeploymentState(api_process=process))
             self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints kept "
-                      f"there; stop it with another destroy, or with `kill {process.pid}`.")
+                      f"there; stop it with another `{COMMAND} destroy`, or with `kill {process.pid}`.")
         elif process is not None and local_api.stop_background_api(process):
             self._say(f"Stopped the local Neptune ML API (pid {process.pid}).")
 

@@ -15,6 +15,10 @@ _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(?P<kind>[A-Za-z_]\w*(?:Er
 _NOISE = ("Traceback (most recent call last)", "Subprocess exited with error", "File \"")
 
 
+PINNED_CDK_CLI = "aws-cdk@2.1148.1"
+"""The CDK CLI release the project is tested with (package.json pins the same)."""
+
+
 class SynthError(RuntimeError):
     """Synthesis failed; the message is what a person needs to fix it."""
 
@@ -29,7 +33,10 @@ def cdk_cli(project_dir: Path) -> str:
             return str(pinned)
     found = shutil.which("cdk")
     if found is None:
-        raise SynthError("The AWS CDK CLI was not found: run `make install` (npm ci) in the project first")
+        raise SynthError(
+            f"The AWS CDK CLI was not found in {project_dir}/node_modules or on PATH: run "
+            f"`npm install {PINNED_CDK_CLI}` in {project_dir} (a 2.x release; 3.0.0 cannot read aws-cdk-lib's "
+            "output), or put a `cdk` 2.x on PATH")
     return found
 
 
