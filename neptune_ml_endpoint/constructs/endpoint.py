@@ -80,17 +80,20 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             group and dead-letter queue; every endpoint of the cluster in the stack must give the
             same key, or none. A key of this app gets a key-policy statement for CloudWatch Logs.
         """
-        properties = _endpoint_properties(
-            neptune_endpoint=cluster.data_api_url,
-            endpoint_id=endpoint_id,
-            training_job_id=ml_model_training_job_id,
-            transform_job_id=ml_model_transform_job_id,
-            model_name=model_name.value if isinstance(model_name, ModelName) else model_name,
-            instance_type=instance_type,
-            instance_count=instance_count,
-            role_arn=neptune_iam_role.role_arn if neptune_iam_role else None,
-            kms_key=volume_encryption_key.key_arn if volume_encryption_key else None,
-        )
+        try:
+            properties = _endpoint_properties(
+                neptune_endpoint=cluster.data_api_url,
+                endpoint_id=endpoint_id,
+                training_job_id=ml_model_training_job_id,
+                transform_job_id=ml_model_transform_job_id,
+                model_name=model_name.value if isinstance(model_name, ModelName) else model_name,
+                instance_type=instance_type,
+                instance_count=instance_count,
+                role_arn=neptune_iam_role.role_arn if neptune_iam_role else None,
+                kms_key=volume_encryption_key.key_arn if volume_encryption_key else None,
+            )
+        except schema.PropertyError as error:
+            raise schema.in_construct_terms(error) from None
         _check_service_timeout(service_timeout)
         super().__init__(scope, id)
 

@@ -28,8 +28,11 @@ NEPTUNE_ACTIONS = (
     "neptune-db:GetMLEndpointStatus",
     "neptune-db:DeleteMLEndpoint",
 )
-# crhelper's polling: an EventBridge rule per resource and a permission for it to invoke us.
-POLLING_RULE_ACTIONS = ("events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule")
+# crhelper's polling: an EventBridge rule per resource and a permission for it to invoke us; and the
+# creation marker of an explicit Id, a disabled rule without targets read back with DescribeRule.
+POLLING_RULE_ACTIONS = (
+    "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:DescribeRule",
+)
 SELF_PERMISSION_ACTIONS = ("lambda:AddPermission", "lambda:RemovePermission")
 # Logs and the VPC network interfaces Lambda creates; those EC2 actions take no resource ARN.
 VPC_EXECUTION_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"

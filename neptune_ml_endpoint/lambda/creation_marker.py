@@ -5,7 +5,9 @@ may be this request's (made by an earlier invocation that stopped before answeri
 runs the same event again) or anybody else's. Before sending CreateMLEndpoint the handler puts
 a marker naming the request and the id (`sending`), and marks it `created`, with Neptune's
 answer, once Neptune has accepted the create. A later invocation of the same request adopts the
-endpoint only on a `created` marker of its own.
+endpoint only on a `created` marker of its own. A replacement also names the endpoint it
+replaces (`previous`), so that a rollback may return to it; that marker stays until
+CloudFormation's cleanup deletes one of the two.
 
 The marker is a disabled EventBridge rule without targets, named after the resource
 (LogicalResourceId plus 8 hex characters of the stack id): inside the rule names the handler
@@ -49,6 +51,8 @@ class CreationMarker:
     phase: str = SENDING
     arn: str = ""
     creation_time: str = "0"
+    previous: str = ""
+    """For a replacement: the endpoint the resource held before, until CloudFormation deletes one of the two."""
 
     def belongs_to(self, request_id: str, endpoint_id: str) -> bool:
         return self.request_id == request_id and self.endpoint_id == endpoint_id

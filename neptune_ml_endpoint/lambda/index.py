@@ -50,6 +50,7 @@ class _Polled:
     """The resource whose poll invocation answered its request, if this one did."""
 
     answered_by: MlEndpointResource | None = None
+    answered_id: str | None = None
 
 
 _first_step = _FirstStep()
@@ -63,7 +64,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
         _polled.answered_by = None
         _helper(polling=True)(event, context)
         if _polled.answered_by is not None:
-            _polled.answered_by.forget_marker()
+            _polled.answered_by.forget_marker(_polled.answered_id)
         return
     resource, first = _run_first_step(event, context)
     outcome = _hand_over_or_fail(first, event)
@@ -73,7 +74,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
     finally:
         _first_step.outcome = None
     if resource is not None and not isinstance(outcome, Wait):
-        resource.forget_marker()  # only once the answer is sent: a retry before then still finds it
+        # Only once the answer is sent: a retry before then still finds the marker.
+        resource.forget_marker(outcome.physical_id)
 
 
 def _run_first_step(event: dict[str, Any], context: Any) -> tuple[MlEndpointResource | None, Answer]:
@@ -152,7 +154,7 @@ def _poll_once(helper: CfnResource) -> CrhelperFunction:
                                     resource.physical_id_on_failure(endpoint_id))
         if isinstance(outcome, Wait):
             return None
-        _polled.answered_by = resource
+        _polled.answered_by, _polled.answered_id = resource, outcome.physical_id
         return _answer(helper, outcome)
     return poll
 

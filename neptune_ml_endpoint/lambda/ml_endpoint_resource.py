@@ -171,7 +171,7 @@ class MlEndpointResource:
     def on_update(self) -> Outcome:
         spec = self._parse()
         current_id = self.request.physical_id
-        if self._rolls_back_an_update_never_sent():
+        if self._rolls_back_an_update_never_sent(spec):
             return self._unchanged(current_id)
         cluster_changed = spec.neptune_endpoint != self._old_neptune_endpoint()
         target_id = spec.endpoint_id or (
@@ -189,20 +189,26 @@ class MlEndpointResource:
                 "to move the endpoint to another cluster", current_id)
         return self._guarded(target_id, lambda: self._update_in_place(spec, target_id))
 
-    def _rolls_back_an_update_never_sent(self) -> bool:
-        """True for the rollback of an update whose properties were refused before any API call.
+    def _rolls_back_an_update_never_sent(self, spec: EndpointSpec) -> bool:
+        """True for the rollback of an update that never sent the current endpoint anything.
 
         In a rollback, OldResourceProperties are the failed update's. When they do not parse, that
-        update failed in this handler before reaching Neptune, so the endpoint still runs the
-        configuration being restored and there is nothing to undo.
+        update failed in this handler before reaching Neptune; when they name another explicit Id
+        while the rollback keeps the current one, the failed update was a replacement that never
+        touched the current endpoint. Either way it still runs the configuration being restored.
         """
-        if not is_endpoint_id(self.request.physical_id):
+        current_id = self.request.physical_id
+        if not is_endpoint_id(current_id):
             return False
         try:
-            parse_properties(self.request.old_properties)
+            failed = parse_properties(self.request.old_properties)
         except PropertyError as error:
             logger.info("Update: the previous properties are not valid (%s), so the update they describe was "
-                        "never sent; keeping endpoint %s as it is", error.property_name, self.request.physical_id)
+                        "never sent; keeping endpoint %s as it is", error.property_name, current_id)
+            return True
+        if spec.endpoint_id == current_id and failed.endpoint_id not in (None, current_id):
+            logger.info("Update: the previous properties asked for endpoint %s, so endpoint %s was never sent "
+                        "a change; keeping it as it is", failed.endpoint_id, current_id)
             return True
         return False
 
@@ -305,6 +311,10 @@ class MlEndpointResource:
         own = marker if marker is not None and marker.belongs_to(self.request.request_id, endpoint_id) else None
         if own is not None:
             self.marked = True
+        if existing is not None and self._restores_previous(marker, endpoint_id):
+            logger.info("Update: endpoint %s is the one this resource held before its replacement; "
+                        "returning to it", endpoint_id)
+            return self._adopt(existing)
         if existing is not None:
             if own is None or own.phase != CREATED:
                 raise self._taken(endpoint_id, maybe_ours=own is not None)
@@ -313,7 +323,8 @@ class MlEndpointResource:
             logger.info("%s: endpoint %s was created by an earlier try of this request (%s); adopting it",
                         self.request.request_type, endpoint_id, existing.status)
             return Wait(Wait.READY, endpoint_id, arn=own.arn, creation_time=own.creation_time, marked=True)
-        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, SENDING))
+        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, SENDING,
+                                          previous=self._replaced_id()))
         try:
             started = client.create_endpoint(spec.create_request(endpoint_id, update=False))
         except NeptuneApiError as error:
@@ -327,8 +338,19 @@ class MlEndpointResource:
         else:
             logger.info("%s: creating endpoint %s", self.request.request_type, endpoint_id)
         self._write_marker(CreationMarker(self.request.request_id, endpoint_id, CREATED, started.arn,
-                                          str(started.creation_time_in_millis)), required=False)
+                                          str(started.creation_time_in_millis), self._replaced_id()),
+                           required=False)
         return replace(self._ready_wait(started), marked=True)
+
+    def _replaced_id(self) -> str:
+        """The endpoint an Update replaces (its current physical id); "" for a Create."""
+        physical_id = self.request.physical_id
+        return physical_id if self.request.request_type == "Update" and is_endpoint_id(physical_id) else ""
+
+    def _restores_previous(self, marker: CreationMarker | None, endpoint_id: str) -> bool:
+        """A rollback to the endpoint this resource held before the replacement its marker records."""
+        return (self.request.request_type == "Update" and marker is not None and marker.previous == endpoint_id
+                and marker.endpoint_id == self.request.physical_id)
 
     def _taken(self, endpoint_id: str, maybe_ours: bool) -> RequestFailed:
         """The failure for an explicit id that names an endpoint this request cannot prove it made."""
@@ -360,9 +382,13 @@ class MlEndpointResource:
                         marker.endpoint_id, error)
         self.marked = True
 
-    def forget_marker(self) -> None:
-        """Remove this resource's marker once the request is answered (Delete: any left behind)."""
-        if not (self.marked or (self.request.request_type == "Delete" and self.request.properties.get("Id"))):
+    def forget_marker(self, answered_id: str | None) -> None:
+        """Remove this resource's marker once the request is answered with answered_id (Delete: any left
+        behind). A replacement keeps it: the Delete CloudFormation sends for one of the two endpoints
+        removes it, and until then a rollback may return to the previous endpoint."""
+        if self.request.request_type == "Update" and answered_id not in (None, self.request.physical_id):
+            return
+        if not (self.marked or self.request.request_type == "Delete"):
             return
         try:
             self._markers.remove(self._marker_name())

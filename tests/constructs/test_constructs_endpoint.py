@@ -305,15 +305,15 @@ GOOD: dict[str, Any] = {"ml_model_training_job_id": "training-1"}
 @pytest.mark.parametrize(
     ("props", "named"),
     [
-        ({}, "MlModelTrainingJobId"),
-        ({**GOOD, "ml_model_transform_job_id": "transform-1"}, "MlModelTransformJobId"),
-        ({**GOOD, "instance_count": 0}, "InstanceCount"),
-        ({**GOOD, "instance_count": "2"}, "InstanceCount"),
-        ({**GOOD, "instance_count": True}, "InstanceCount"),
-        ({**GOOD, "model_name": "gcn"}, "ModelName"),
-        ({**GOOD, "endpoint_id": "../x"}, "Id"),
-        ({**GOOD, "instance_type": "m5.large"}, "InstanceType"),
-        ({"ml_model_training_job_id": "bad id"}, "MlModelTrainingJobId"),
+        ({}, r"ml_model_training_job_id \(MlModelTrainingJobId\)"),
+        ({**GOOD, "ml_model_transform_job_id": "transform-1"}, r"ml_model_transform_job_id \(MlModelTransformJobId\)"),
+        ({**GOOD, "instance_count": 0}, r"instance_count \(InstanceCount\)"),
+        ({**GOOD, "instance_count": "2"}, r"instance_count \(InstanceCount\)"),
+        ({**GOOD, "instance_count": True}, r"instance_count \(InstanceCount\)"),
+        ({**GOOD, "model_name": "gcn"}, r"model_name \(ModelName\)"),
+        ({**GOOD, "endpoint_id": "../x"}, r"endpoint_id \(Id\)"),
+        ({**GOOD, "instance_type": "m5.large"}, r"instance_type \(InstanceType\)"),
+        ({"ml_model_training_job_id": "bad id"}, r"ml_model_training_job_id \(MlModelTrainingJobId\)"),
         ({**GOOD, "service_timeout": cdk.Duration.hours(2)}, "service_timeout"),
         ({**GOOD, "service_timeout": cdk.Duration.millis(500)}, "service_timeout"),
     ],
@@ -330,7 +330,7 @@ def test_bad_props_fail_at_synth_time_naming_the_property(props: dict[str, Any],
 def test_imported_role_with_a_malformed_arn_is_rejected() -> None:
     stack = new_stack()
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:user/not-a-role")
-    with pytest.raises(ValueError, match="^NeptuneIamRoleArn: "):
+    with pytest.raises(ValueError, match=r"^neptune_iam_role \(NeptuneIamRoleArn\): "):
         NeptuneMlEndpoint(
             stack, "E", cluster=literal_cluster(stack), ml_model_training_job_id="t", neptune_iam_role=role
         )
@@ -338,7 +338,7 @@ def test_imported_role_with_a_malformed_arn_is_rejected() -> None:
 
 def test_literal_cluster_address_is_checked() -> None:
     stack = new_stack()
-    with pytest.raises(ValueError, match="^NeptuneEndpoint: "):
+    with pytest.raises(ValueError, match=r"^cluster \(NeptuneEndpoint\): "):
         NeptuneMlEndpoint(
             stack, "E", cluster=literal_cluster(stack, address="bad host/x"), ml_model_training_job_id="t"
         )

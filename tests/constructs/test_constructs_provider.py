@@ -31,7 +31,8 @@ NEPTUNE_ACTIONS = {
     "neptune-db:GetMLEndpointStatus",
     "neptune-db:DeleteMLEndpoint",
 }
-POLLING_ACTIONS = {"events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"}
+POLLING_ACTIONS = {"events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule",
+                   "events:DescribeRule"}
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,7 @@ def test_a_free_explicit_id_is_marked_before_and_after_the_create(world: Any) ->
     assert outcome.endpoint_id == "ep" and outcome.marked
     assert neptune.calls == ["get", "create"]
     assert markers.history == ["sending", "created"]
-    resource.forget_marker()
+    resource.forget_marker("ep")
     assert markers.markers == {}
 
 

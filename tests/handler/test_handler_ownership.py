@@ -169,3 +169,39 @@ def test_the_rollback_of_an_update_that_reached_neptune_sends_the_old_configurat
     updates = [r for r in cloudformation.api.requests() if r.operation == "CreateMLEndpoint"]
     assert len(updates) == 3  # create, the failed update, the rollback's update
     assert cloudformation.api.status("ep-restored") == "InService"
+
+
+def test_the_rollback_of_a_replacement_returns_to_the_previous_endpoint(cloudformation: CloudFormation) -> None:
+    old = cloudformation.properties(Id="ep-before")
+    new = cloudformation.properties(Id="ep-after")
+    assert cloudformation.send(cloudformation.event("Create", old))["Status"] == "SUCCESS"
+    replaced = cloudformation.send(cloudformation.event("Update", new, physical_id="ep-before", old_properties=old))
+
+    # Another resource failed: CloudFormation rolls this one back to its old properties.
+    rollback = cloudformation.send(cloudformation.event("Update", old, physical_id="ep-after", old_properties=new))
+    cleanup = cloudformation.send(cloudformation.event("Delete", new, physical_id="ep-after"))
+
+    assert replaced["PhysicalResourceId"] == "ep-after"
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["PhysicalResourceId"] == "ep-before"
+    assert cleanup["Status"] == "SUCCESS", cleanup["Reason"]
+    assert cloudformation.api.endpoint_ids() == ["ep-before"]
+    assert cloudformation.operations().count("CreateMLEndpoint") == 2  # no third endpoint, no update
+
+
+def test_the_rollback_of_a_refused_replacement_sends_the_kept_endpoint_nothing(
+        cloudformation: CloudFormation) -> None:
+    old = cloudformation.properties(Id="ep-kept-too")
+    new = cloudformation.properties(Id="ep-taken")
+    assert cloudformation.send(cloudformation.event("Create", old))["Status"] == "SUCCESS"
+    _hand_made_endpoint(cloudformation, "ep-taken")
+    failed = cloudformation.send(cloudformation.event("Update", new, physical_id="ep-kept-too", old_properties=old))
+    creates_before = cloudformation.operations().count("CreateMLEndpoint")
+
+    rollback = cloudformation.send(cloudformation.event("Update", old, physical_id="ep-kept-too",
+                                                        old_properties=new))
+
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == "ep-kept-too"
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert cloudformation.operations().count("CreateMLEndpoint") == creates_before
+    assert sorted(cloudformation.api.endpoint_ids()) == ["ep-kept-too", "ep-taken"]

@@ -84,6 +84,9 @@ def test_update_hands_over_to_polling(cloudformation: CloudFormation, new_values
     assert answer["PhysicalResourceId"] == new["Id"]
     assert set(answer["Data"]) == set(schema.ATTRIBUTES)
     assert len(cloudformation.api.endpoint_ids()) == (2 if replaced else 1)
+    if replaced:  # the creation marker names the replaced endpoint until CloudFormation's cleanup
+        cleanup = cloudformation.send(cloudformation.event("Delete", old, physical_id="ep-polled"))
+        assert cleanup["Status"] == "SUCCESS", cleanup["Reason"]
     assert_polling_removed(cloudformation)
 
 
