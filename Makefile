@@ -14,12 +14,23 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # The handler's modules sit at the root of the Lambda asset, so mypy reads them as top-level modules.
 HANDLER_MODULES := $(basename $(notdir $(wildcard neptune_ml_endpoint/lambda/*.py)))
 
-install: $(INSTALLED) $(NODE_INSTALLED)
+# checkov pins boto3 and packaging older than this project's, so it gets an environment of its own
+# (used by tests/review/test_templates_checkov.py) at the version constraints.txt names.
+CHECKOV_VERSION := $(shell sed -n 's/^checkov==//p' constraints.txt)
+CHECKOV_INSTALLED := $(VENV)/checkov/.installed-$(CHECKOV_VERSION)
+
+install: $(INSTALLED) $(NODE_INSTALLED) $(CHECKOV_INSTALLED)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@echo "Installing Python packages into $(VENV) (on first use, about a minute)..."
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+$(CHECKOV_INSTALLED): constraints.txt | $(INSTALLED)
+	@echo "Installing checkov $(CHECKOV_VERSION) into $(VENV)/checkov for the template review (on first use)..."
+	python3 -m venv --clear $(VENV)/checkov
+	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json

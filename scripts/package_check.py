@@ -56,6 +56,15 @@ def build_wheel(out: Path) -> Path:
     return wheel
 
 
+def synth_warnings(assembly_dir: Path) -> list[str]:
+    """The warnings and errors CDK recorded in the cloud assembly (annotations such as a missing routeTableId)."""
+    from aws_cdk import cx_api
+
+    assembly = cx_api.CloudAssembly(str(assembly_dir))
+    return [f"{message.id}: {message.entry.data}" for stack in assembly.stacks_recursively
+            for message in stack.messages if message.level != cx_api.SynthesisMessageLevel.INFO]
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="neptune-ml-package-check-") as scratch:
         work = Path(scratch)
@@ -75,7 +84,10 @@ def main() -> int:
         endpoints = [r for r in resources if r["Type"] == "Custom::NeptuneMlEndpoint"]
         if not endpoints:
             raise SystemExit("the README example synthesized no Custom::NeptuneMlEndpoint")
-        run([python, "-m", "neptune_ml_endpoint.local", "serve", "--help"], cwd=user_app, env=env)
+        warnings = synth_warnings(user_app / "cdk.out")
+        if warnings:
+            raise SystemExit("the README example synthesizes with warnings:\n" + "\n".join(warnings))
+        run([str(env_dir / "bin" / "neptune-ml-local"), "serve", "--help"], cwd=user_app, env=env)
         print(f"package check passed: {wheel.name} installed alone; the README example synthesized "
               f"{len(endpoints)} endpoint(s) in {len(templates)} template(s)")
     return 0

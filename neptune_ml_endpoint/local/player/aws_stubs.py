@@ -130,6 +130,20 @@ class LocalCloudStubs(ServedInBackground):
         with self._lock:
             return list(self._calls)
 
+    def rules_without_targets(self) -> list[dict[str, Any]]:
+        """The rules nothing invokes (creation markers), as PutRule bodies: what outlives one run."""
+        with self._lock:
+            return [{"Name": r.name, "State": r.state, "Description": r.description,
+                     **({"EventPattern": r.event_pattern} if r.event_pattern else {}),
+                     **({"ScheduleExpression": r.schedule_expression} if r.schedule_expression else {})}
+                    for r in self._rules.values() if not r.targets]
+
+    def put_rules(self, bodies: list[dict[str, Any]]) -> None:
+        """Put rules back from rules_without_targets() of an earlier run."""
+        with self._lock:
+            for body in bodies:
+                self._put_rule(body)
+
     def reset(self) -> None:
         """Forget every rule, permission and call."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -41,8 +42,12 @@ def fake_credentials() -> dict[str, str]:
 class CloudSession:
     """Starts the receiver, the stubs and the rule poller; invokes the registered functions."""
 
-    def __init__(self, log_dir: Path, poll_seconds: float, function_timeout: float | None, say: Say) -> None:
+    def __init__(self, log_dir: Path, poll_seconds: float, function_timeout: float | None, say: Say,
+                 rules_file: Path | None = None) -> None:
+        """rules_file keeps EventBridge rules without targets (the handler's creation markers)
+        from one run to the next, as EventBridge would; polling rules end with their run."""
         self._log_dir = Path(log_dir)
+        self._rules_file = rules_file
         self._poll_seconds = poll_seconds
         self._function_timeout = function_timeout
         self._say = say
@@ -54,6 +59,8 @@ class CloudSession:
     def __enter__(self) -> Self:
         self._receiver.start()
         self._stubs.start()
+        if self._rules_file is not None and self._rules_file.exists():
+            self._stubs.put_rules(json.loads(self._rules_file.read_text()))
         environment = {**fake_credentials(), **self._receiver.env(), **self._stubs.env()}
         self._registry = FunctionRegistry(environment, self._log_dir, self._function_timeout)
         polls = PollLog(self._registry, self._receiver.responses)
@@ -69,8 +76,19 @@ class CloudSession:
             self._registry.stop_running()
         if self._poller is not None:  # their polls.log lines are written once they end
             self._poller.join_invocations(STOPPED_POLLS_SECONDS)
+        self._save_rules()
         self._stubs.stop()
         self._receiver.stop()
+
+    def _save_rules(self) -> None:
+        if self._rules_file is None:
+            return
+        kept = self._stubs.rules_without_targets()
+        if kept:
+            self._rules_file.parent.mkdir(parents=True, exist_ok=True)
+            self._rules_file.write_text(json.dumps(kept, indent=1))
+        else:
+            self._rules_file.unlink(missing_ok=True)
 
     def add_functions(self, functions: Iterable[FunctionState], region: str) -> None:
         """Make functions invokable, in the stack's region."""

@@ -306,7 +306,7 @@ class Player:
 
     def _session(self) -> CloudSession:
         return CloudSession(self.store.log_root, self.options.poll_seconds, self.options.function_timeout,
-                            self._progress.message)
+                            self._progress.message, rules_file=self.store.rules_file)
 
     def _say(self, text: str) -> None:
         self._progress.message(text)

@@ -167,11 +167,17 @@ class StateStore:
     def remove(self) -> None:
         """Forget everything: the state file and the code copies."""
         self.path.unlink(missing_ok=True)
+        self.rules_file.unlink(missing_ok=True)
         shutil.rmtree(self.code_root, ignore_errors=True)
 
     @property
     def code_root(self) -> Path:
         return self.state_dir / "functions"
+
+    @property
+    def rules_file(self) -> Path:
+        """EventBridge rules that outlive a command (the handler's creation markers)."""
+        return self.state_dir / "eventbridge-rules.json"
 
     @property
     def log_root(self) -> Path:
