@@ -29,10 +29,10 @@ from benchmarks import lambda_worker
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.bundling import build_handler_bundle
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, RecordedRequest, Timings
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.lambda_runtime import RUNNER, Invocation
-from neptune_ml_endpoint.local.player.protocol import CloudFormationSide, CustomResourceRequest
-from neptune_ml_endpoint.local.player.response_receiver import ReceivedResponse, ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import RUNNER, Invocation
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ReceivedResponse, ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.engine.protocol import CloudFormationSide, CustomResourceRequest
 
 STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/bench/{uuid.uuid4()}"
 LAMBDA_TIMEOUT_SECONDS = 900.0

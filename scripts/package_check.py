@@ -24,7 +24,7 @@ REQUIRED_IN_WHEEL = (
     "neptune_ml_endpoint/schema.py",
     "neptune_ml_endpoint/py.typed",
     "neptune_ml_endpoint/local/api/__init__.py",
-    "neptune_ml_endpoint/local/player/__init__.py",
+    "neptune_ml_endpoint/local/cloudformation/__init__.py",
 )
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.api.cli import add_serve_command
-from neptune_ml_endpoint.local.player.cli import add_player_commands
+from neptune_ml_endpoint.local.cloudformation.cli.cli import add_player_commands
 
 
 def build_parser() -> argparse.ArgumentParser:

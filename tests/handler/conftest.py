@@ -17,8 +17,8 @@ import pytest
 from handler_driver import FAST, SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 import lambda_fixtures  # shared with tests/reliability

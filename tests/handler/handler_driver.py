@@ -19,8 +19,8 @@ from typing import Any
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 HANDLER_DIR = Path(schema.__file__).with_name("lambda")
 STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/demo/{uuid.uuid4()}"

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 
 def put(url: str, body: dict[str, object], context: ssl.SSLContext) -> int:

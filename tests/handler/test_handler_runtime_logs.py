@@ -16,7 +16,7 @@ from handler_driver import SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint.constructs.bundling import build_handler_bundle
 
-RUNNER = Path(__file__).resolve().parents[2] / "neptune_ml_endpoint" / "local" / "player" / "lambda_runner.py"
+RUNNER = Path(__file__).resolve().parents[2] / "neptune_ml_endpoint" / "local" / "cloudformation" / "aws" / "lambda_runner.py"
 
 
 def test_first_invocation_logs_its_decisions_and_no_secrets(cloudformation: CloudFormation,

@@ -16,7 +16,7 @@ import pytest
 from player_support import SCENARIOS_APP, LocalDeployment
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.player.synth import synthesize
+from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 
 FAST = Timings(creating=0.5, updating=0.5, deleting=0.2)
 

@@ -12,8 +12,8 @@ import pytest
 from player_support import APPS, LocalDeployment
 
 from neptune_ml_endpoint.local.__main__ import main
-from neptune_ml_endpoint.local.player import local_api
-from neptune_ml_endpoint.local.player.state import StateStore
+from neptune_ml_endpoint.local.cloudformation.cli import local_api
+from neptune_ml_endpoint.local.cloudformation.engine.state import StateStore
 
 
 def test_a_synth_error_names_the_property_and_exits_non_zero_without_a_traceback(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_a_synth_error_names_the_property_and_exits_non_zero_without_a_traceback
     )
 
     assert completed.returncode == 1
-    assert "InstanceType: 'm5.xlarge' is not an ML instance type" in completed.stdout
+    assert "instance_type (InstanceType): 'm5.xlarge' is not an ML instance type" in completed.stdout
     assert "Traceback" not in completed.stdout + completed.stderr
     assert not (tmp_path / "state" / "state.json").exists()
     assert not (tmp_path / "state" / ".lock").exists()

@@ -21,9 +21,9 @@ import pytest
 from player_support import STACK_NAME, LocalDeployment
 
 from neptune_ml_endpoint.local.api import Timings
-from neptune_ml_endpoint.local.player import local_api
-from neptune_ml_endpoint.local.player.interruption import Interruption
-from neptune_ml_endpoint.local.player.state import DeploymentState, StateStore
+from neptune_ml_endpoint.local.cloudformation.cli import local_api
+from neptune_ml_endpoint.local.cloudformation.cli.interruption import Interruption
+from neptune_ml_endpoint.local.cloudformation.engine.state import DeploymentState, StateStore
 
 INTERRUPTED = 130
 TRAINING_ID = "player-training"

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neptune_ml_endpoint.local.player.intrinsics import (
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     ResolveError,
     StackIdentity,
     TemplateResolver,
     cloudformation_strings,
 )
-from neptune_ml_endpoint.local.player.simulated import simulated_attribute, simulated_ref
+from neptune_ml_endpoint.local.cloudformation.engine.simulated import simulated_attribute, simulated_ref
 
 IDENTITY = StackIdentity("Demo", "arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/1")
 TEMPLATE: dict[str, Any] = {

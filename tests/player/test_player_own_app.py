@@ -16,7 +16,7 @@ from player_support import POLL_SECONDS
 
 from neptune_ml_endpoint.local.__main__ import main
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.player.synth import PINNED_CDK_CLI
+from neptune_ml_endpoint.local.cloudformation.cli.synth import PINNED_CDK_CLI
 
 ROOT = Path(__file__).resolve().parents[2]
 README_SECTION = "## Use it in your own CDK app"

@@ -12,7 +12,7 @@ import pytest
 from player_support import APPS, LocalDeployment
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.player.synth import synthesize
+from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 
 TWO_STACKS_APP = f"{sys.executable} {APPS / 'two_stacks_app.py'}"
 DEFAULT_JOB = "default-training-job"

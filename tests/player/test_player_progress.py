@@ -6,7 +6,7 @@ import io
 import re
 import time
 
-from neptune_ml_endpoint.local.player.progress import SPINNER, STACK_TYPE, ProgressPrinter
+from neptune_ml_endpoint.local.cloudformation.cli.progress import SPINNER, STACK_TYPE, ProgressPrinter
 
 RESOURCE = "Custom::NeptuneMlEndpoint"
 

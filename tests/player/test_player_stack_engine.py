@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from neptune_ml_endpoint.local.player.progress import STACK_TYPE
-from neptune_ml_endpoint.local.player.protocol import CustomResourceAnswer, CustomResourceRequest
-from neptune_ml_endpoint.local.player.stack_engine import DesiredResource, StackEngine
-from neptune_ml_endpoint.local.player.state import ResourceState
+from neptune_ml_endpoint.local.cloudformation.cli.progress import STACK_TYPE
+from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
+    CustomResourceAnswer,
+    CustomResourceRequest,
+)
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource, StackEngine
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 RESOURCE = "Custom::NeptuneMlEndpoint"
 TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:handler"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from neptune_ml_endpoint.local.player.stack_record import Remembered, StackRecord
-from neptune_ml_endpoint.local.player.state import ResourceState
+from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Remembered, StackRecord
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 OLD = ResourceState("Endpoint", "Custom::NeptuneMlEndpoint", "endpoint-a", {"Id": "endpoint-a"}, {}, "arn:fn")
 NEW = replace(OLD, physical_id="endpoint-b", properties={"Id": "endpoint-b"})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from neptune_ml_endpoint.local.player.state import LOCK_FILE, StateBusyError, StateStore
+from neptune_ml_endpoint.local.cloudformation.engine.state import LOCK_FILE, StateBusyError, StateStore
 
 
 def test_the_lock_file_goes_when_the_command_ends_or_fails(tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from reliability_figures import FIGURES_PATH, FiguresFile
 from reliability_support import fast_api, lambda_function
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 handler_module = lambda_fixtures.handler_module
 receiver = lambda_fixtures.receiver

@@ -18,8 +18,8 @@ from handler_driver import SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 RESPONSE_LIMIT_BYTES = 4096
 INVOCATION_SECONDS = 10.0

@@ -34,8 +34,8 @@ from reliability_stack import ResourceState, StackPlayer
 from reliability_support import endpoints_left, fast_api, lambda_function
 
 from neptune_ml_endpoint import schema
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 PROFILE = "reliability"
 EXAMPLES = 200

@@ -26,8 +26,8 @@ from reliability_support import answer_once, fast_api, lambda_function
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import Fault, LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 ACCESS_KEY_ID = "AKIARELIABILITYTEST7"
 SECRET_ACCESS_KEY = "reliability/Secret+Access/Key+0123456789abcdefghij"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from neptune_ml_endpoint.local.player.lambda_runtime import Invocation
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation
 
 POLLS_LOG = "polls.log"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from neptune_ml_endpoint.local.player.intrinsics import StackIdentity
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import StackIdentity
 
 NEPTUNE_CLUSTER_TYPE = "AWS::Neptune::DBCluster"
 LAMBDA_FUNCTION_TYPE = "AWS::Lambda::Function"

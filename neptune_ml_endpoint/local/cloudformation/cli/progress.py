@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Self, TextIO
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import STACK_TYPE
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 _COLOURS = {"FAILED": "\x1b[31m", "COMPLETE": "\x1b[32m", "SKIPPED": "\x1b[33m", "IN_PROGRESS": "\x1b[36m"}

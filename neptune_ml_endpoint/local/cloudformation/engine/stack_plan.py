@@ -13,17 +13,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from neptune_ml_endpoint.local.player.assembly import FunctionSource, StackTemplate
-from neptune_ml_endpoint.local.player.dependencies import played_dependencies
-from neptune_ml_endpoint.local.player.intrinsics import (
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import FunctionSource, StackTemplate
+from neptune_ml_endpoint.local.cloudformation.engine.dependencies import played_dependencies
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     ResolveError,
     StackIdentity,
     TemplateResolver,
     cloudformation_strings,
 )
-from neptune_ml_endpoint.local.player.simulated import function_name, simulated_attribute, simulated_ref
-from neptune_ml_endpoint.local.player.stack_engine import DesiredResource
-from neptune_ml_endpoint.local.player.state import FunctionState, ResourceState
+from neptune_ml_endpoint.local.cloudformation.engine.simulated import (
+    function_name,
+    simulated_attribute,
+    simulated_ref,
+)
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource
+from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 NEPTUNE_ENDPOINT_PROPERTY = "NeptuneEndpoint"

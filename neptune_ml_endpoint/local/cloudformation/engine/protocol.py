@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from neptune_ml_endpoint.local.player.lambda_runtime import Invocation
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
 DEFAULT_SERVICE_TIMEOUT_SECONDS = 3600
 MAX_RESPONSE_BYTES = 4096

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
 
 DEFAULT_POLL_SECONDS = 2.0
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from neptune_ml_endpoint.local.player.assembly import StackTemplate
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import StackTemplate
 
 STACK_SEPARATOR = ":"
 

@@ -30,7 +30,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from neptune_ml_endpoint.local.player.background_http import BackgroundHttpServer, ServedInBackground
+from neptune_ml_endpoint.local.cloudformation.aws.background_http import (
+    BackgroundHttpServer,
+    ServedInBackground,
+)
 
 HOST = "127.0.0.1"
 _RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")

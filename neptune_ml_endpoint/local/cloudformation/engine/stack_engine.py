@@ -15,13 +15,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from neptune_ml_endpoint.local.player.intrinsics import ResolveError
-from neptune_ml_endpoint.local.player.progress import STACK_TYPE
-from neptune_ml_endpoint.local.player.protocol import CustomResourceAnswer, CustomResourceRequest
-from neptune_ml_endpoint.local.player.scheduling import reversed_graph, run_in_order
-from neptune_ml_endpoint.local.player.stack_record import Checkpoint, StackRecord, leftover_key
-from neptune_ml_endpoint.local.player.state import ResourceState
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import ResolveError
+from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
+    CustomResourceAnswer,
+    CustomResourceRequest,
+)
+from neptune_ml_endpoint.local.cloudformation.engine.scheduling import reversed_graph, run_in_order
+from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Checkpoint, StackRecord, leftover_key
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
+STACK_TYPE = "AWS::CloudFormation::Stack"
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 REPLACEMENT_NOTE = "Requested update requires the creation of a new physical resource; hence creating one."
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from neptune_ml_endpoint.local.player.state import ResourceState
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 
 @dataclass(frozen=True)

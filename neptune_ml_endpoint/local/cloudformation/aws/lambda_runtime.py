@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neptune_ml_endpoint.local.player.state import FunctionState
+from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
 INIT_SECONDS = 10.0

@@ -11,24 +11,33 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from neptune_ml_endpoint.local import COMMAND
-from neptune_ml_endpoint.local.player import local_api
-from neptune_ml_endpoint.local.player.assembly import AssemblyError, StackTemplate, read_assembly
-from neptune_ml_endpoint.local.player.cloud_session import CloudSession
-from neptune_ml_endpoint.local.player.interruption import Interruption
-from neptune_ml_endpoint.local.player.intrinsics import (
+from neptune_ml_endpoint.local.cloudformation.aws.cloud_session import CloudSession
+from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.cloudformation.cli import local_api
+from neptune_ml_endpoint.local.cloudformation.cli.interruption import Interruption
+from neptune_ml_endpoint.local.cloudformation.cli.local_api import LocalApiError
+from neptune_ml_endpoint.local.cloudformation.cli.parameters import (
+    ParameterError,
+    check_parameters,
+    parameters_for,
+)
+from neptune_ml_endpoint.local.cloudformation.cli.progress import ProgressPrinter
+from neptune_ml_endpoint.local.cloudformation.cli.synth import SynthError, synthesize
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import (
+    AssemblyError,
+    StackTemplate,
+    read_assembly,
+)
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     PSEUDO_ACCOUNT,
     PSEUDO_REGION,
     ResolveError,
     StackIdentity,
 )
-from neptune_ml_endpoint.local.player.local_api import LocalApiError
-from neptune_ml_endpoint.local.player.parameters import ParameterError, check_parameters, parameters_for
-from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
-from neptune_ml_endpoint.local.player.progress import ProgressPrinter
-from neptune_ml_endpoint.local.player.stack_engine import StackEngine, StackResult
-from neptune_ml_endpoint.local.player.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
-from neptune_ml_endpoint.local.player.stack_record import Remembered
-from neptune_ml_endpoint.local.player.state import (
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import StackEngine, StackResult
+from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
+from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Remembered
+from neptune_ml_endpoint.local.cloudformation.engine.state import (
     DEFAULT_STATE_DIR,
     DeploymentState,
     FunctionState,
@@ -37,7 +46,6 @@ from neptune_ml_endpoint.local.player.state import (
     StateBusyError,
     StateStore,
 )
-from neptune_ml_endpoint.local.player.synth import SynthError, synthesize
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 

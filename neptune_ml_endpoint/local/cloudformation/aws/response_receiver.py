@@ -30,7 +30,10 @@ from urllib.parse import quote, unquote, urlsplit
 
 import trustme
 
-from neptune_ml_endpoint.local.player.background_http import BackgroundHttpServer, ServedInBackground
+from neptune_ml_endpoint.local.cloudformation.aws.background_http import (
+    BackgroundHttpServer,
+    ServedInBackground,
+)
 
 HOST = "127.0.0.1"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from neptune_ml_endpoint.local.player.aws_stubs import LocalCloudStubs, RuleSnapshot
-from neptune_ml_endpoint.local.player.lambda_runtime import FunctionRegistry
-from neptune_ml_endpoint.local.player.poll_log import PollLog
-from neptune_ml_endpoint.local.player.polling import RulePoller, target_event
-from neptune_ml_endpoint.local.player.protocol import CloudFormationSide
-from neptune_ml_endpoint.local.player.response_receiver import ResponseReceiver
-from neptune_ml_endpoint.local.player.state import FunctionState
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry
+from neptune_ml_endpoint.local.cloudformation.aws.poll_log import PollLog
+from neptune_ml_endpoint.local.cloudformation.aws.polling import RulePoller, target_event
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.engine.protocol import CloudFormationSide
+from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 
 NOWHERE = "http://127.0.0.1:9"
 """Where AWS clients without a local stand-in are sent, so that none reaches AWS."""

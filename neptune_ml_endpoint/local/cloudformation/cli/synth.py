@@ -26,7 +26,7 @@ class SynthError(RuntimeError):
 def cdk_cli(project_dir: Path) -> str:
     """The pinned CLI (node_modules/.bin/cdk of the project or of this package's checkout), else `cdk` on PATH."""
     project_dir = Path(project_dir).resolve()
-    checkout = Path(__file__).resolve().parents[3]
+    checkout = Path(__file__).resolve().parents[4]
     for folder in (project_dir, *project_dir.parents, checkout):
         pinned = folder / "node_modules" / ".bin" / "cdk"
         if pinned.is_file():

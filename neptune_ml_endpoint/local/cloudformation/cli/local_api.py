@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from neptune_ml_endpoint.local.player.state import ApiProcess
+from neptune_ml_endpoint.local.cloudformation.engine.state import ApiProcess
 
 HOST = "127.0.0.1"
 START_SECONDS = 20.0

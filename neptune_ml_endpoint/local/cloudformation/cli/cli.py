@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from neptune_ml_endpoint.local.player.polling import DEFAULT_POLL_SECONDS
-from neptune_ml_endpoint.local.player.state import DEFAULT_STATE_DIR
+from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.cloudformation.engine.state import DEFAULT_STATE_DIR
 
 if TYPE_CHECKING:
-    from neptune_ml_endpoint.local.player.player import Player
+    from neptune_ml_endpoint.local.cloudformation.cli.commands import Player
 
 def add_player_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register deploy, update and destroy on the CLI's subparsers."""
@@ -66,7 +66,7 @@ def _add_app_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _player(args: argparse.Namespace) -> Player:
     """The Player for these arguments (imported here, so `serve` does not load the player)."""
-    from neptune_ml_endpoint.local.player.player import Player, PlayerOptions
+    from neptune_ml_endpoint.local.cloudformation.cli.commands import Player, PlayerOptions
 
     return Player(PlayerOptions(
         project_dir=Path.cwd(),

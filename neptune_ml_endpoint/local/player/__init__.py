@@ -1,1 +1,0 @@
-"""The CloudFormation player: deploys the example app's template against the local Neptune ML API."""
