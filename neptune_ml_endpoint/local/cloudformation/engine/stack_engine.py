@@ -20,7 +20,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.scheduling import reversed_graph, run_in_order
+from neptune_ml_endpoint.local.cloudformation.engine.scheduling import run_in_order
 from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Checkpoint, StackRecord, leftover_key
 from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
@@ -391,7 +391,7 @@ class StackEngine:
             return True
 
         graph = {key: {d for d in state.depends_on if d in doomed} for key, state in doomed.items()}
-        outcomes = run_in_order(reversed_graph(graph), delete, stop_on_failure=False, halted=self._halted)
+        outcomes = run_in_order(graph, delete, stop_on_failure=False, halted=self._halted, reverse=True)
         left.update({key: doomed[key] for key, outcome in outcomes.items() if outcome is None})
         return left
 
