@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
-STACK_ARTIFACT = "aws:cloudformation:stack"
-NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
+if TYPE_CHECKING:
+    from aws_cdk import cx_api
+
 ASSET_PATH_METADATA = "aws:asset:path"
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3
 
@@ -100,53 +102,26 @@ class StackTemplate:
 
 def read_assembly(assembly_dir: Path) -> list[StackTemplate]:
     """Every stack of the assembly (nested assemblies included), dependencies first."""
-    return _ordered(list(_stacks(Path(assembly_dir))))
-
-
-def _stacks(assembly_dir: Path) -> Iterator[tuple[StackTemplate, str, list[str]]]:
-    manifest_path = assembly_dir / "manifest.json"
-    if not manifest_path.is_file():
+    if not (Path(assembly_dir) / "manifest.json").is_file():
         raise AssemblyError(f"{assembly_dir} is not a cloud assembly: manifest.json is missing")
-    manifest = json.loads(manifest_path.read_text())
-    for artifact_id, artifact in manifest.get("artifacts", {}).items():
-        properties = artifact.get("properties", {})
-        if artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
-            yield from _stacks(assembly_dir / properties["directoryName"])
-        elif artifact.get("type") == STACK_ARTIFACT:
-            account, region = _environment(artifact.get("environment", ""))
-            template = json.loads((assembly_dir / properties["templateFile"]).read_text())
-            stack = StackTemplate(
-                stack_name=properties.get("stackName", artifact_id),
-                artifact_id=artifact_id,
-                template=template,
-                assembly_dir=assembly_dir,
-                account=account,
-                region=region,
-            )
-            yield stack, artifact_id, list(artifact.get("dependencies", []))
+    from aws_cdk import cx_api  # aws-cdk-lib starts its JavaScript runtime: only when a command reads an app
+
+    artifacts = {artifact.hierarchical_id: artifact
+                 for artifact in cx_api.CloudAssembly(str(assembly_dir)).stacks_recursively}
+    order = TopologicalSorter({
+        key: [dependency.hierarchical_id for dependency in artifact.dependencies
+              if dependency.hierarchical_id in artifacts]
+        for key, artifact in artifacts.items()})
+    return [_stack(artifacts[key]) for key in order.static_order()]
 
 
-def _environment(environment: str) -> tuple[str | None, str | None]:
-    """(account, region) of 'aws://account/region'; None where the app left them open."""
-    account, _, region = environment.removeprefix("aws://").partition("/")
-    return (account if account.isdigit() else None, region if region and "unknown" not in region else None)
-
-
-def _ordered(entries: list[tuple[StackTemplate, str, list[str]]]) -> list[StackTemplate]:
-    """Stacks sorted so each comes after the stacks it depends on."""
-    by_id = {artifact_id: (stack, dependencies) for stack, artifact_id, dependencies in entries}
-    ordered: list[StackTemplate] = []
-    placed: set[str] = set()
-
-    def place(artifact_id: str) -> None:
-        if artifact_id in placed or artifact_id not in by_id:
-            return
-        placed.add(artifact_id)
-        stack, dependencies = by_id[artifact_id]
-        for dependency in dependencies:
-            place(dependency)
-        ordered.append(stack)
-
-    for artifact_id in by_id:
-        place(artifact_id)
-    return ordered
+def _stack(artifact: cx_api.CloudFormationStackArtifact) -> StackTemplate:
+    environment = artifact.environment
+    return StackTemplate(
+        stack_name=artifact.stack_name,
+        artifact_id=artifact.id,
+        template=artifact.template,
+        assembly_dir=Path(artifact.assembly.directory),
+        account=environment.account if environment.account.isdigit() else None,
+        region=None if "unknown" in environment.region else environment.region,
+    )

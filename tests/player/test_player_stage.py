@@ -1,0 +1,46 @@
+"""An app whose stacks live in a Stage (a nested cloud assembly) deploys in dependency order and destroys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from player_support import APPS, LocalDeployment
+
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
+from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import read_assembly
+
+STAGED_APP = f"{sys.executable} {APPS / 'staged_app.py'}"
+
+
+@pytest.fixture(scope="module")
+def staged_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("staged")
+    return synthesize(folder, folder / "cdk.out", app=STAGED_APP)
+
+
+def test_the_nested_assembly_is_read_with_dependencies_first(staged_assembly: Path) -> None:
+    stacks = read_assembly(staged_assembly)
+
+    assert [stack.stack_name for stack in stacks] == ["Prod-Shared", "Prod-Serving"]
+    assert all(stack.assembly_dir != staged_assembly for stack in stacks)  # the Stage's own folder
+
+
+def test_a_staged_app_deploys_and_destroys(api: LocalNeptuneMlApi, staged_assembly: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    deployment = LocalDeployment(api, staged_assembly, tmp_path / "state", capsys)
+
+    deployed = deployment.run("deploy")
+    destroyed = deployment.destroy()
+
+    assert deployed.exit_code == 0, deployed.output
+    timeline = [name for name, status in deployed.timeline() if status == "CREATE_COMPLETE"]
+    assert timeline.index("Prod-Shared") < timeline.index("Prod-Serving")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert api.endpoint_ids() == []
+    assert sorted(r.endpoint_id for r in api.requests() if r.operation == "DeleteMLEndpoint") == [
+        "staged-serving", "staged-shared"]
