@@ -50,6 +50,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve HTTPS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert (if not in the same file)")
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    parser.add_argument("--instance-token", default=None,
+                        help="answer GET /local-api/instance with this token and the process id "
+                             "(how deploy recognises the API it started, on any operating system)")
     parser.set_defaults(func=run_serve)
 
 
@@ -59,7 +62,7 @@ def run_serve(args: argparse.Namespace) -> int:
     api = LocalNeptuneMlApi(
         timings=Timings(args.creating_seconds, args.updating_seconds, args.deleting_seconds),
         host=args.host, port=args.port, region=args.region, account=args.account,
-        ssl_context=_tls_context(args.tls_cert, args.tls_key),
+        ssl_context=_tls_context(args.tls_cert, args.tls_key), instance_token=args.instance_token,
     )
     for fault in args.fault:
         api.add_fault(fault)

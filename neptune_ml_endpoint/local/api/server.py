@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import socketserver
 import ssl
@@ -20,6 +21,8 @@ from neptune_ml_endpoint.local.api.errors import BAD_REQUEST, INTERNAL_FAILURE, 
 from neptune_ml_endpoint.local.api.recording import RecordedRequest, RequestLog
 
 LOGGER = logging.getLogger("neptune_ml_endpoint.local.api")
+INSTANCE_PATH = "/local-api/instance"
+"""GET here answers {"token", "pid"} when the server was given an instance token: who it is, on any OS."""
 MAX_BODY_BYTES = 1 << 20
 IDLE_CONNECTION_SECONDS = 60.0
 
@@ -31,13 +34,15 @@ class ApiHttpServer(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], dispatcher: Dispatcher, request_log: RequestLog,
-                 ssl_context: ssl.SSLContext | None, stopping: threading.Event) -> None:
+                 ssl_context: ssl.SSLContext | None, stopping: threading.Event,
+                 instance_token: str | None = None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.dispatcher = dispatcher
         self.request_log = request_log
         self.ssl_context = ssl_context
         self.stopping = stopping
+        self.instance_token = instance_token
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, ApiRequestHandler)
@@ -94,6 +99,11 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _answer(self) -> None:
+        if self.path == INSTANCE_PATH and self.command == "GET" and self.server.instance_token:
+            self._read_body()
+            body = {"token": self.server.instance_token, "pid": os.getpid()}
+            self._send(Reply(200, body, None), str(uuid.uuid4()))
+            return
         started = time.monotonic()
         arrived = self.server.dispatcher.store.clock()
         request_id = str(uuid.uuid4())

@@ -32,9 +32,12 @@ class LocalNeptuneMlApi:
         account: str = "123456789012",
         ssl_context: ssl.SSLContext | None = None,
         clock: Callable[[], float] = time.monotonic,
+        instance_token: str | None = None,
     ) -> None:
-        """`clock` (seconds, monotonic) drives status transitions and the rate limit."""
+        """`clock` (seconds, monotonic) drives status transitions and the rate limit; with
+        `instance_token`, GET /local-api/instance answers it and the process id."""
         self.host = host
+        self.instance_token = instance_token
         self.port = port
         self.ssl_context = ssl_context
         self._store = EndpointStore(timings if timings is not None else Timings(), region, account, clock)
@@ -71,7 +74,7 @@ class LocalNeptuneMlApi:
         service_model()  # loaded now rather than on the first error
         dispatcher = Dispatcher(self._store, self._faults, self._limiter)
         self._server = ApiHttpServer((self.host, self.port), dispatcher, self._requests,
-                                     self.ssl_context, self._stopping)
+                                     self.ssl_context, self._stopping, self.instance_token)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="local-neptune-ml-api", daemon=True)
         self._thread.start()

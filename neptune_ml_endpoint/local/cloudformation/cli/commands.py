@@ -39,6 +39,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import NEPTUNE_E
 from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Remembered
 from neptune_ml_endpoint.local.cloudformation.engine.state import (
     DEFAULT_STATE_DIR,
+    ApiProcess,
     DeploymentState,
     FunctionState,
     ResourceState,
@@ -307,8 +308,8 @@ class Player:
             self.store.save(DeploymentState(api_process=process))
             self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints kept "
                       f"there; stop it with another `{COMMAND} destroy`, or with `kill {process.pid}`.")
-        elif process is not None and local_api.stop_background_api(process):
-            self._say(f"Stopped the local Neptune ML API (pid {process.pid}).")
+        elif process is not None:
+            self._say(_stopped_message(local_api.stop_background_api(process), process))
 
     # --- helpers --------------------------------------------------------------------
 
@@ -318,6 +319,15 @@ class Player:
 
     def _say(self, text: str) -> None:
         self._progress.message(text)
+
+
+def _stopped_message(outcome: str, process: ApiProcess) -> str:
+    if outcome == local_api.STOPPED:
+        return f"Stopped the local Neptune ML API (pid {process.pid})."
+    if outcome == local_api.ALREADY_GONE:
+        return f"The local Neptune ML API (pid {process.pid}) had already stopped."
+    return (f"Left process {process.pid} alone: it does not answer as the local Neptune ML API this state "
+            f"started ({process.url}). If that API still runs, stop it yourself.")
 
 
 def _new_stack_id(stack_name: str, region: str, account: str) -> str:

@@ -1,24 +1,30 @@
 """The local Neptune ML API that stands in for the cluster: reach it, or start one in the background.
 
 An API started by `deploy` outlives the command (its endpoints must still be there for
-`update` and `destroy`); its address and process id are kept in the state, and `destroy`
-stops it once nothing is deployed any more.
+`update` and `destroy`); its address, process id and a random instance token are kept in the
+state, and `destroy` stops it once nothing is deployed any more. The API answers
+GET /local-api/instance with that token and its process id, which is how `destroy` knows the
+process is the API it started (no /proc needed, so it works on macOS too).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from neptune_ml_endpoint.local.api.server import INSTANCE_PATH
 from neptune_ml_endpoint.local.cloudformation.engine.state import ApiProcess
 
 HOST = "127.0.0.1"
@@ -60,10 +66,12 @@ def answers(url: str) -> bool:
 def start_background_api(log_file: Path) -> ApiProcess:
     """Start `serve` on a free port in its own session, logging to log_file; wait until it answers."""
     port = _free_port()
+    token = secrets.token_hex(16)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", str(port)],
+            [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", str(port),
+             "--instance-token", token],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://{HOST}:{port}"
@@ -72,32 +80,43 @@ def start_background_api(log_file: Path) -> ApiProcess:
         if process.poll() is not None:
             raise LocalApiError(f"The local Neptune ML API stopped at start; see {log_file}")
         if answers(url):
-            return ApiProcess(url=url, pid=process.pid, log_file=str(log_file))
+            return ApiProcess(url=url, pid=process.pid, log_file=str(log_file), token=token)
         time.sleep(0.2)
     process.kill()
     raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
 
 
-def stop_background_api(api: ApiProcess) -> bool:
-    """Stop an API this module started (checked by its command line); True when it is gone."""
-    if not _is_our_server(api.pid):
-        return True
+STOPPED, ALREADY_GONE, NOT_RECOGNISED = "stopped", "already gone", "not recognised"
+
+
+def stop_background_api(api: ApiProcess) -> str:
+    """Stop an API this module started: STOPPED, ALREADY_GONE, or NOT_RECOGNISED when the process
+    with its pid does not answer its instance token (another program, or an API it did not start)."""
+    if not _alive(api.pid):
+        return ALREADY_GONE
+    if not is_our_server(api):
+        return NOT_RECOGNISED
     os.kill(api.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_SECONDS
     while time.monotonic() < deadline:
         if not _alive(api.pid):
-            return True
+            return STOPPED
         time.sleep(0.1)
     os.kill(api.pid, signal.SIGKILL)
-    return not _alive(api.pid)
+    time.sleep(0.1)
+    return STOPPED if not _alive(api.pid) else NOT_RECOGNISED
 
 
-def _is_our_server(pid: int) -> bool:
-    try:
-        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+def is_our_server(api: ApiProcess) -> bool:
+    """True when the API at api.url answers api.token and api.pid on its instance path."""
+    if not api.token:
         return False
-    return _SERVE_MODULE.encode() in command_line and b"serve" in command_line
+    try:
+        with urllib.request.urlopen(f"{api.url}{INSTANCE_PATH}", timeout=2) as answer:
+            identity = json.loads(answer.read())
+    except (OSError, ValueError):
+        return False
+    return bool(identity.get("token") == api.token and identity.get("pid") == api.pid)
 
 
 def _alive(pid: int) -> bool:
@@ -111,7 +130,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return _is_our_server(pid)
+    return True
 
 
 def _free_port() -> int:

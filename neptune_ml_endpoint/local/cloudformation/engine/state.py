@@ -99,6 +99,8 @@ class ApiProcess:
     url: str
     pid: int
     log_file: str
+    token: str = ""
+    """What the API answers on /local-api/instance: tells it from any other process with that pid."""
 
 
 @dataclass

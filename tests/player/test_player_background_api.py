@@ -1,0 +1,48 @@
+"""The background API is recognised by the instance token it answers, not by /proc: stop it, or leave others alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+from neptune_ml_endpoint.local.cloudformation.cli import local_api
+
+
+def test_the_api_it_started_answers_its_token_and_is_stopped(tmp_path: Path) -> None:
+    api = local_api.start_background_api(tmp_path / "api.log")
+    try:
+        assert api.token and local_api.is_our_server(api)
+
+        assert local_api.stop_background_api(api) == local_api.STOPPED
+        assert not local_api.answers(api.url)
+        assert local_api.stop_background_api(api) == local_api.ALREADY_GONE
+    finally:
+        if local_api.answers(api.url):
+            subprocess.run(["kill", str(api.pid)], check=False)
+
+
+def test_a_token_that_does_not_match_leaves_the_api_running(tmp_path: Path) -> None:
+    api = local_api.start_background_api(tmp_path / "api.log")
+    try:
+        stranger = dataclasses.replace(api, token="another-state")
+
+        assert local_api.stop_background_api(stranger) == local_api.NOT_RECOGNISED
+        assert local_api.answers(api.url)
+    finally:
+        assert local_api.stop_background_api(api) == local_api.STOPPED
+
+
+def test_another_program_holding_the_pid_is_left_alone(tmp_path: Path) -> None:
+    api = local_api.start_background_api(tmp_path / "api.log")
+    assert local_api.stop_background_api(api) == local_api.STOPPED
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        reused = dataclasses.replace(api, pid=other.pid)  # the pid now names another program
+
+        assert local_api.stop_background_api(reused) == local_api.NOT_RECOGNISED
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
