@@ -24,7 +24,7 @@ install: $(INSTALLED) $(NODE_INSTALLED) $(CHECKOV_INSTALLED)
 $(INSTALLED): pyproject.toml constraints.txt
 	@echo "Installing Python packages into $(VENV) (on first use, about a minute)..."
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,local]'
 	touch $@
 
 $(CHECKOV_INSTALLED): constraints.txt | $(INSTALLED)

@@ -150,3 +150,17 @@ def test_a_second_command_on_the_same_state_is_refused(deployment: LocalDeployme
     assert played.exit_code == 1
     assert f"Another deploy, update or destroy is using {deployment.state_dir}" in played.output
     assert deployment.endpoint_requests() == []
+
+
+def test_without_the_local_extra_deploy_says_how_to_install_it_and_changes_nothing(tmp_path: Path) -> None:
+    hide_trustme = ("import sys; sys.modules['trustme'] = None; "
+                    "from neptune_ml_endpoint.local.__main__ import main; sys.exit(main(['deploy']))")
+
+    completed = subprocess.run([sys.executable, "-c", hide_trustme], check=False, cwd=tmp_path,
+                               capture_output=True, text=True,
+                               timeout=120)
+
+    assert completed.returncode == 1
+    assert "pip install 'neptune-ml-endpoint[local]'" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []

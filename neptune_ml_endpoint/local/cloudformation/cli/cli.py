@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import (
+    LocalExtraMissing,
+    check_local_extra,
+)
 from neptune_ml_endpoint.local.cloudformation.engine.state import DEFAULT_STATE_DIR
 
 if TYPE_CHECKING:
     from neptune_ml_endpoint.local.cloudformation.cli.commands import Player
+
 
 def add_player_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register deploy, update and destroy on the CLI's subparsers."""
@@ -95,10 +100,14 @@ def _run_destroy(args: argparse.Namespace) -> int:
 
 def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> int:
     try:
+        check_local_extra()
         player = _player(args)
+    except LocalExtraMissing as missing:
+        print(f"❌  {missing}", file=sys.stderr)
+        return 1
     except ModuleNotFoundError as missing:
         print(f"❌  The local deploy commands need the package {missing.name!r}: "
-              "pip install 'neptune-ml-endpoint[dev]'", file=sys.stderr)
+              "pip install 'neptune-ml-endpoint[local]'", file=sys.stderr)
         return 1
     try:
         return command(player)
