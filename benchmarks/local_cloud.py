@@ -33,21 +33,13 @@ from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import Loca
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import RUNNER, Invocation
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ReceivedResponse, ResponseReceiver
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import CloudFormationSide, CustomResourceRequest
+from neptune_ml_endpoint.local.cloudformation.testing import fake_aws_environment, new_stack_id
 
-STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/bench/{uuid.uuid4()}"
+STACK_ID = new_stack_id("bench")
 LAMBDA_TIMEOUT_SECONDS = 900.0
 """The handler function's timeout (15 minutes): what a fresh invocation has left."""
 
-FAKE_AWS_ENVIRONMENT = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "benchmark",
-    "AWS_SECRET_ACCESS_KEY": "benchmark",
-    "AWS_SESSION_TOKEN": "benchmark",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
-    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
-}
+FAKE_AWS_ENVIRONMENT = fake_aws_environment("us-east-1")
 
 
 class LocalCloud:

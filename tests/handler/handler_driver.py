@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,40 +21,25 @@ from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.testing import (
+    FAST_HANDLER_SETTINGS,
+    FUNCTION_NAME,
+    SERVICE_TOKEN,
+    CustomResourceRequest,
+    LambdaContext,
+    custom_resource_event,
+    new_stack_id,
+)
+
+__all__ = ["FAST", "FUNCTION_NAME", "HANDLER_DIR", "SAFETY_MARGIN", "SHORT_SETTINGS", "STACK_ID", "CloudFormation",
+           "LambdaContext", "json_input"]
 
 HANDLER_DIR = Path(schema.__file__).with_name("lambda")
-STACK_ID = f"arn:aws:cloudformation:us-east-1:123456789012:stack/demo/{uuid.uuid4()}"
-FUNCTION_NAME = "demo-NeptuneMlEndpointHandler"
-SERVICE_TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
-SAFETY_MARGIN = 2.0
+STACK_ID = new_stack_id()
+SAFETY_MARGIN = float(FAST_HANDLER_SETTINGS[schema.ENV_SAFETY_MARGIN_SECONDS])
 """Seconds each invocation keeps back; a context with less than this hands over to polling at once."""
-
-SHORT_SETTINGS = {
-    schema.ENV_CONNECT_TIMEOUT: "1",
-    schema.ENV_READ_TIMEOUT: "3",
-    schema.ENV_MAX_ATTEMPTS: "3",
-    schema.ENV_CLIENT_TIMEOUT_RETRIES: "2",
-    schema.ENV_WAIT_FIRST_SECONDS: "0.05",
-    schema.ENV_WAIT_MAX_SECONDS: "0.2",
-    schema.ENV_SAFETY_MARGIN_SECONDS: str(SAFETY_MARGIN),
-}
+SHORT_SETTINGS = FAST_HANDLER_SETTINGS
 FAST = Timings(creating=0.1, updating=0.1, deleting=0.1)
-
-
-@dataclass
-class LambdaContext:
-    """The parts of Lambda's context object that crhelper and the handler read."""
-
-    seconds: float
-    function_name: str = FUNCTION_NAME
-    invoked_function_arn: str = SERVICE_TOKEN
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -75,21 +60,10 @@ class CloudFormation:
               physical_id: str | None = None, old_properties: dict[str, str] | None = None,
               stack_id: str = STACK_ID) -> dict[str, Any]:
         request_id = str(uuid.uuid4())
-        event: dict[str, Any] = {
-            "RequestType": request_type,
-            "ServiceToken": SERVICE_TOKEN,
-            "ResponseURL": self.receiver.url_for(self.key(logical_id, request_id)),
-            "StackId": stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": logical_id,
-            "ResourceType": schema.RESOURCE_TYPE,
-            "ResourceProperties": properties,
-        }
-        if physical_id is not None:
-            event["PhysicalResourceId"] = physical_id
-        if old_properties is not None:
-            event["OldResourceProperties"] = old_properties
-        return event
+        request = CustomResourceRequest(request_type, logical_id, schema.RESOURCE_TYPE, SERVICE_TOKEN, properties,
+                                        old_properties, physical_id, request_id)
+        return custom_resource_event(request, stack_id, request_id,
+                                     self.receiver.url_for(self.key(logical_id, request_id)))
 
     @staticmethod
     def key(logical_id: str, request_id: str) -> str:

@@ -26,6 +26,26 @@ class Functions(Protocol):
     def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation: ...
 
 
+def custom_resource_event(request: CustomResourceRequest, stack_id: str, request_id: str,
+                          response_url: str) -> dict[str, Any]:
+    """A custom resource's request event as CloudFormation sends it (properties as given: strings)."""
+    event: dict[str, Any] = {
+        "RequestType": request.request_type,
+        "ServiceToken": request.service_token,
+        "ResponseURL": response_url,
+        "StackId": stack_id,
+        "RequestId": request_id,
+        "LogicalResourceId": request.logical_id,
+        "ResourceType": request.resource_type,
+        "ResourceProperties": dict(request.properties),
+    }
+    if request.physical_id is not None:
+        event["PhysicalResourceId"] = request.physical_id
+    if request.old_properties is not None:
+        event["OldResourceProperties"] = dict(request.old_properties)
+    return event
+
+
 BusyCheck = Callable[[str], bool]
 """busy(request_id): True while polling for that request is set up or running."""
 PolledPhysicalId = Callable[[str], str | None]
@@ -91,21 +111,7 @@ class CloudFormationSide:
 
     def event(self, request: CustomResourceRequest, request_id: str) -> dict[str, Any]:
         """The event as CloudFormation sends it."""
-        event: dict[str, Any] = {
-            "RequestType": request.request_type,
-            "ServiceToken": request.service_token,
-            "ResponseURL": self._receiver.url_for(request_id),
-            "StackId": self.stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": request.logical_id,
-            "ResourceType": request.resource_type,
-            "ResourceProperties": dict(request.properties),
-        }
-        if request.physical_id is not None:
-            event["PhysicalResourceId"] = request.physical_id
-        if request.old_properties is not None:
-            event["OldResourceProperties"] = dict(request.old_properties)
-        return event
+        return custom_resource_event(request, self.stack_id, request_id, self._receiver.url_for(request_id))
 
     def send(self, request: CustomResourceRequest) -> CustomResourceAnswer:
         """Send the request and wait for the answer, up to the resource's ServiceTimeout or until abandoned."""
