@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     from mypy_boto3_neptunedata import NeptuneDataClient
 
 # Seconds on the manual clock; tests advance the clock rather than sleep.
-TIMINGS = Timings(creating=10.0, updating=5.0, deleting=2.0)
+TIMINGS = Timings(creating=10.0, updating=5.0, deleting=2.0, processing=30.0, training=60.0, transform=20.0,
+                  stopping=3.0)
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def api(clock: ManualClock) -> Iterator[LocalNeptuneMlApi]:
-    timings = Timings(TIMINGS.creating, TIMINGS.updating, TIMINGS.deleting)
+    timings = dataclasses.replace(TIMINGS)
     with LocalNeptuneMlApi(timings=timings, clock=clock) as running:
         yield running
 

@@ -61,3 +61,18 @@ def raw_request(url: str, method: str, path: str, body: bytes | str | None = Non
         return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(payload)
     finally:
         connection.close()
+
+
+PROCESSING = {"inputDataS3Location": "s3://graph-export/movies/", "processedDataS3Location": "s3://ml-bucket/processed/"}
+TRAINING = {"trainModelS3Location": "s3://ml-bucket/training/"}
+TRANSFORM = {"modelTransformOutputS3Location": "s3://ml-bucket/transform/"}
+
+
+def completed_chain(client: NeptuneDataClient, clock: ManualClock, prefix: str = "movies") -> tuple[str, str]:
+    """A Completed processing job and a Completed training job on it: (processing id, training id)."""
+    processing = client.start_ml_data_processing_job(id=f"{prefix}-processing", **PROCESSING)["id"]
+    clock.advance(10_000)
+    training = client.start_ml_model_training_job(id=f"{prefix}-training", dataProcessingJobId=processing,
+                                                  **TRAINING)["id"]
+    clock.advance(10_000)
+    return processing, training

@@ -29,8 +29,9 @@ Behaviour:
 from __future__ import annotations
 
 from neptune_ml_endpoint.local.api.endpoints import FAILING_JOB_PREFIX, Timings
-from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, OPERATIONS, Fault
+from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, Fault
 from neptune_ml_endpoint.local.api.recording import RecordedRequest
+from neptune_ml_endpoint.local.api.routes import OPERATIONS
 from neptune_ml_endpoint.local.api.service import LocalNeptuneMlApi
 
 __all__ = [

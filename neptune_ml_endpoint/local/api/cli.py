@@ -10,7 +10,8 @@ import threading
 from types import FrameType
 
 from neptune_ml_endpoint.local.api.endpoints import Timings
-from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, OPERATIONS, Fault
+from neptune_ml_endpoint.local.api.faults import FAULT_KINDS, Fault
+from neptune_ml_endpoint.local.api.routes import OPERATIONS
 from neptune_ml_endpoint.local.api.service import LocalNeptuneMlApi
 
 LOGGER = logging.getLogger("neptune_ml_endpoint.local.api")

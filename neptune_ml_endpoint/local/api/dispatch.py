@@ -9,20 +9,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from neptune_ml_endpoint.local.api import validation
+from neptune_ml_endpoint.local.api import job_validation, validation
 from neptune_ml_endpoint.local.api.endpoints import EndpointStore
 from neptune_ml_endpoint.local.api.errors import (
     CLIENT_TIMEOUT,
     INTERNAL_FAILURE,
     TOO_MANY_REQUESTS,
-    UNSUPPORTED_OPERATION,
     ApiError,
 )
 from neptune_ml_endpoint.local.api.faults import Fault, FaultPlan, RateLimiter
+from neptune_ml_endpoint.local.api.jobs import JobStore
+from neptune_ml_endpoint.local.api.routes import ENDPOINTS, TRAINING, TRANSFORM, Resource, route
 
-COLLECTION_PATH = "/ml/endpoints"
-_COLLECTION_OPERATIONS = {"POST": "CreateMLEndpoint", "GET": "ListMLEndpoints"}
-_ITEM_OPERATIONS = {"GET": "GetMLEndpoint", "DELETE": "DeleteMLEndpoint"}
+_ENDPOINT_MODEL_JOBS = {"training": (TRAINING, "mlModelTrainingJobId"),
+                        "transform": (TRANSFORM, "mlModelTransformJobId")}
 _REFUSALS = {
     "throttle": (TOO_MANY_REQUESTS, "Too many requests; injected throttle fault"),
     "timeout": (CLIENT_TIMEOUT, "The request timed out; injected timeout fault"),
@@ -38,6 +38,7 @@ class Reply:
     body: dict[str, Any] | None
     operation: str | None
     endpoint_id: str | None = None
+    """The id of the endpoint or job the request names."""
     fault: str | None = None
     delay: float = 0.0
     error_code: str | None = None
@@ -45,75 +46,85 @@ class Reply:
 
 @dataclass
 class Dispatcher:
-    """Answers requests against one endpoint store, applying the rate limit and faults."""
+    """Answers requests against the endpoint and job stores, applying the rate limit and faults."""
 
     store: EndpointStore
+    jobs: JobStore
     faults: FaultPlan
     limiter: RateLimiter
 
     def handle(self, method: str, target: str, body: bytes, request_id: str) -> Reply:
         """The reply to one request; ApiErrors become Neptune's error replies."""
         operation: str | None = None
-        endpoint_id: str | None = None
+        resource_id: str | None = None
         fault: Fault | None = None
         fault_name: str | None = None
         try:
             path, _, query_text = target.partition("?")
-            operation, raw_id = route(method, path)
+            resource, operation, raw_id = route(method, path)
             if raw_id is not None:
-                endpoint_id = validation.endpoint_id_from_path(raw_id)
+                resource_id = _id_from_path(resource, raw_id)
             if not self.limiter.allow():
                 fault_name = "rate_limit"
                 raise ApiError(TOO_MANY_REQUESTS, "Too many requests; the rate limit is exceeded")
             fault = self.faults.take(operation)
             fault_name = fault.kind if fault else None
             if fault is not None and fault.kind == "reset":
-                return Reply(None, None, operation, endpoint_id, fault_name)
+                return Reply(None, None, operation, resource_id, fault_name)
             if fault is not None and fault.kind in _REFUSALS:
                 raise ApiError(*_REFUSALS[fault.kind])
             query = dict(parse_qsl(query_text, keep_blank_values=True))
             validation.check_role_query(query)
-            create = validation.parse_create_request(body) if operation == "CreateMLEndpoint" else None
-            endpoint_id = create.endpoint_id if create else endpoint_id
-            answer = self._perform(operation, endpoint_id, query, create)
-            return Reply(200, answer, operation, endpoint_id or answer.get("id"), fault_name,
+            if operation == resource.start:
+                request = _parse_start(resource, body)
+                resource_id = _requested_id(request)
+                answer = self._start(request)
+            else:
+                answer = self._perform(resource, operation, resource_id, query)
+            return Reply(200, answer, operation, resource_id or answer.get("id"), fault_name,
                          _delay(fault))
         except ApiError as error:
-            return Reply(error.status, error.body(request_id), operation, endpoint_id, fault_name,
+            return Reply(error.status, error.body(request_id), operation, resource_id, fault_name,
                          _delay(fault), error.code)
 
-    def _perform(self, operation: str, endpoint_id: str | None, query: dict[str, str],
-                 create: validation.CreateRequest | None) -> dict[str, Any]:
-        if create is not None:
-            return self.store.create(create)
-        if operation == "ListMLEndpoints":
-            return {"ids": self.store.ids()[: validation.max_items(query)]}
-        assert endpoint_id is not None
-        if operation == "GetMLEndpoint":
-            return self.store.describe(endpoint_id)
-        validation.clean_flag(query)
-        return self.store.delete(endpoint_id)
+    def _start(self, request: validation.CreateRequest | job_validation.JobRequest) -> dict[str, Any]:
+        if isinstance(request, job_validation.JobRequest):
+            return self.jobs.start(request)
+        job_kind, job_id = request.job
+        kind, field_name = _ENDPOINT_MODEL_JOBS[job_kind]
+        self.jobs.check_known_job(kind, job_id, field_name)
+        return self.store.create(request)
+
+    def _perform(self, resource: Resource, operation: str, resource_id: str | None,
+                 query: dict[str, str]) -> dict[str, Any]:
+        if operation == resource.list:
+            ids = self.store.ids() if resource is ENDPOINTS else self.jobs.ids(resource)
+            return {"ids": ids[: validation.max_items(query, operation)]}
+        assert resource_id is not None
+        if resource is ENDPOINTS:
+            if operation == resource.get:
+                return self.store.describe(resource_id)
+            validation.clean_flag(query)
+            return self.store.delete(resource_id)
+        if operation == resource.get:
+            return self.jobs.describe(resource, resource_id)
+        return self.jobs.cancel(resource, resource_id, validation.clean_flag(query))
 
 
-def route(method: str, path: str) -> tuple[str, str | None]:
-    """(operation, raw endpoint id from the path or None) for a request line."""
-    if path == COLLECTION_PATH:
-        operations, raw_id = _COLLECTION_OPERATIONS, None
-    elif path.startswith(COLLECTION_PATH + "/"):
-        operations, raw_id = _ITEM_OPERATIONS, path[len(COLLECTION_PATH) + 1:]
-    else:
-        raise ApiError(
-            UNSUPPORTED_OPERATION,
-            f"Nothing is served at {path!r}; this API serves the ML endpoint operations under "
-            f"{COLLECTION_PATH}",
-            status=404,
-        )
-    if method not in operations:
-        raise ApiError(
-            UNSUPPORTED_OPERATION,
-            f"{method} is not supported on {path!r}; use {' or '.join(operations)}",
-        )
-    return operations[method], raw_id
+def _parse_start(resource: Resource, body: bytes) -> validation.CreateRequest | job_validation.JobRequest:
+    if resource is ENDPOINTS:
+        return validation.parse_create_request(body)
+    return job_validation.parse_start_request(resource, body)
+
+
+def _requested_id(request: validation.CreateRequest | job_validation.JobRequest) -> str | None:
+    return request.endpoint_id if isinstance(request, validation.CreateRequest) else request.job_id
+
+
+def _id_from_path(resource: Resource, raw_id: str) -> str:
+    if resource is ENDPOINTS:
+        return validation.endpoint_id_from_path(raw_id)
+    return job_validation.job_id_from_path(raw_id)
 
 
 def _delay(fault: Fault | None) -> float:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from neptune_ml_endpoint.local.api.aws_names import log_url, sagemaker_arn
 from neptune_ml_endpoint.local.api.errors import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -30,11 +31,19 @@ FAILING_JOB_PREFIX = "failing-"
 
 @dataclass
 class Timings:
-    """Seconds each transition takes; changes apply to transitions that start afterwards."""
+    """Seconds each transition takes; changes apply to transitions that start afterwards.
+
+    Endpoints: creating, updating, deleting. Jobs (jobs.py): processing, training and
+    transform (InProgress -> Completed or Failed), stopping (Stopping -> Stopped).
+    """
 
     creating: float = 3.0
     updating: float = 2.0
     deleting: float = 1.0
+    processing: float = 3.0
+    training: float = 5.0
+    transform: float = 3.0
+    stopping: float = 1.0
 
 
 @dataclass
@@ -93,10 +102,7 @@ class EndpointStore:
                 "arn": self.sagemaker_arn("endpoint", endpoint_id),
                 "status": status,
                 "outputLocation": f"s3://neptune-ml-local-{self.account}-{self.region}/{job_kind}/{job_id}/",
-                "cloudwatchLogUrl": (
-                    f"https://console.aws.amazon.com/cloudwatch/home?region={self.region}"
-                    f"#logStream:group=/aws/sagemaker/Endpoints/{endpoint_id}"
-                ),
+                "cloudwatchLogUrl": log_url(self.region, f"Endpoints/{endpoint_id}"),
             }
             if status == FAILED and endpoint.failure_reason:
                 details["failureReason"] = endpoint.failure_reason
@@ -133,8 +139,8 @@ class EndpointStore:
             return endpoint.status(self.clock()) if endpoint else None
 
     def sagemaker_arn(self, resource: str, name: str) -> str:
-        """The ARN of the SageMaker resource behind an endpoint (SageMaker lowercases names in ARNs)."""
-        return f"arn:{_partition(self.region)}:sagemaker:{self.region}:{self.account}:{resource}/{name.lower()}"
+        """The ARN of the SageMaker resource behind an endpoint."""
+        return sagemaker_arn(self.region, self.account, resource, name)
 
     def _created(self, request: CreateRequest, now: float) -> _Endpoint:
         endpoint_id = request.endpoint_id or _generated_id()
@@ -198,10 +204,3 @@ def _generated_id() -> str:
     """A timestamped id, as Neptune makes when a request has none."""
     return f"endpoint-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}-{secrets.token_hex(4)}"
 
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"

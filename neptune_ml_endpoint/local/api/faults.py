@@ -19,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Literal, get_args
 
+from neptune_ml_endpoint.local.api.routes import OPERATIONS
+
 FaultKind = Literal["throttle", "timeout", "server_error", "reset", "slow"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-OPERATIONS = ("CreateMLEndpoint", "GetMLEndpoint", "DeleteMLEndpoint", "ListMLEndpoints")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import botocore.session
-from botocore.model import NoShapeFoundError, ServiceModel
+from botocore.model import NoShapeFoundError, ServiceModel, Shape, StructureShape
 
 SERVICE_NAME = "neptunedata"
 
@@ -27,7 +27,23 @@ def error_http_status(code: str) -> int:
 
 def integer_range(operation: str, member: str) -> tuple[int, int]:
     """The (min, max) the model allows for an integer input member."""
-    shape = service_model().operation_model(operation).input_shape
-    assert shape is not None
-    metadata = shape.members[member].metadata
+    metadata = input_shape(operation).members[member].metadata
     return int(metadata["min"]), int(metadata["max"])
+
+
+def body_members(operation: str) -> dict[str, Shape]:
+    """The input members an operation sends in its JSON body (not in its path or query)."""
+    members = input_shape(operation).members
+    return {name: member for name, member in members.items() if "location" not in member.serialization}
+
+
+def required_members(shape: Shape) -> list[str]:
+    """The members the model marks required in a structure shape (an operation's input or a nested one)."""
+    return list(getattr(shape, "required_members", []))
+
+
+def input_shape(operation: str) -> StructureShape:
+    """An operation's input shape."""
+    shape = service_model().operation_model(operation).input_shape
+    assert isinstance(shape, StructureShape)
+    return shape

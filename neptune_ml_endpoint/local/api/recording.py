@@ -12,6 +12,7 @@ class RecordedRequest:
 
     operation: str | None
     endpoint_id: str | None
+    """The id of the endpoint or job the request names (jobs' ids too, despite the name)."""
     status_code: int | None
     at: float
     fault: str | None

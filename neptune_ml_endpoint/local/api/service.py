@@ -12,8 +12,10 @@ from typing import Self
 from neptune_ml_endpoint.local.api.dispatch import Dispatcher
 from neptune_ml_endpoint.local.api.endpoints import EndpointStore, Timings
 from neptune_ml_endpoint.local.api.faults import Fault, FaultPlan, RateLimiter
+from neptune_ml_endpoint.local.api.jobs import JobStore
 from neptune_ml_endpoint.local.api.model import service_model
 from neptune_ml_endpoint.local.api.recording import RecordedRequest, RequestLog
+from neptune_ml_endpoint.local.api.routes import JOB_KINDS, Resource
 from neptune_ml_endpoint.local.api.server import ApiHttpServer
 
 
@@ -40,7 +42,9 @@ class LocalNeptuneMlApi:
         self.instance_token = instance_token
         self.port = port
         self.ssl_context = ssl_context
-        self._store = EndpointStore(timings if timings is not None else Timings(), region, account, clock)
+        timings = timings if timings is not None else Timings()
+        self._store = EndpointStore(timings, region, account, clock)
+        self._jobs = JobStore(timings, region, account, clock)
         self._faults = FaultPlan()
         self._limiter = RateLimiter(clock=clock)
         self._requests = RequestLog()
@@ -55,7 +59,7 @@ class LocalNeptuneMlApi:
 
     @timings.setter
     def timings(self, timings: Timings) -> None:
-        self._store.timings = timings
+        self._store.timings = self._jobs.timings = timings
 
     @property
     def url(self) -> str:
@@ -72,7 +76,7 @@ class LocalNeptuneMlApi:
             raise RuntimeError("the local Neptune ML API is already running")
         self._stopping.clear()
         service_model()  # loaded now rather than on the first error
-        dispatcher = Dispatcher(self._store, self._faults, self._limiter)
+        dispatcher = Dispatcher(self._store, self._jobs, self._faults, self._limiter)
         self._server = ApiHttpServer((self.host, self.port), dispatcher, self._requests,
                                      self.ssl_context, self._stopping, self.instance_token)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -107,6 +111,14 @@ class LocalNeptuneMlApi:
         """The endpoint's current status; None when it is gone or unknown."""
         return self._store.status(endpoint_id)
 
+    def job_ids(self, kind: str) -> list[str]:
+        """Every job of a kind ("dataprocessing", "modeltraining" or "modeltransform"), oldest first."""
+        return self._jobs.ids(_job_kind(kind))
+
+    def job_status(self, kind: str, job_id: str) -> str | None:
+        """A job's current status; None when the API has never heard of it."""
+        return self._jobs.status(_job_kind(kind), job_id)
+
     def add_fault(self, fault: Fault) -> None:
         self._faults.add(fault)
 
@@ -120,3 +132,10 @@ class LocalNeptuneMlApi:
     def requests(self) -> list[RecordedRequest]:
         """A copy of every request answered so far."""
         return self._requests.entries()
+
+
+def _job_kind(name: str) -> Resource:
+    for resource in JOB_KINDS:
+        if resource.name == name:
+            return resource
+    raise ValueError(f"{name!r} is not a job kind; use dataprocessing, modeltraining or modeltransform")

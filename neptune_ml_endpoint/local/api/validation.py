@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -67,7 +67,7 @@ def in_api_terms(text: str) -> str:
 
 def parse_create_request(body: bytes) -> CreateRequest:
     """Check a CreateMLEndpoint JSON body."""
-    fields = _json_object(body)
+    fields = json_object(body)
     unknown = sorted(name for name in fields if name not in CREATE_FIELDS)
     if unknown:
         raise ApiError(
@@ -77,9 +77,7 @@ def parse_create_request(body: bytes) -> CreateRequest:
         )
     values = {name: _checked_field(name, value) for name, value in fields.items()
               if name != "update" and value is not None}
-    update = fields.get("update")
-    if update is not None and not isinstance(update, bool):
-        raise ApiError(INVALID_PARAMETER, f"update: {update!r} is not a boolean. Give true or false")
+    update = boolean("update", fields["update"]) if fields.get("update") is not None else False
     training, transform = values.get("mlModelTrainingJobId"), values.get("mlModelTransformJobId")
     try:
         schema.check_job_choice(training, transform)
@@ -90,7 +88,7 @@ def parse_create_request(body: bytes) -> CreateRequest:
         raise ApiError(MISSING_PARAMETER, "id: is missing. An update needs the id of the endpoint to update")
     return CreateRequest(
         endpoint_id=values.get("id"),
-        update=bool(update),
+        update=update,
         training_job_id=training,
         transform_job_id=transform,
         model_name=values.get("modelName"),
@@ -103,30 +101,40 @@ def parse_create_request(body: bytes) -> CreateRequest:
 
 def endpoint_id_from_path(raw_segment: str) -> str:
     """The endpoint id in a request path: percent-decoded once, and a valid id."""
-    decoded = unquote(raw_segment)
+    return id_from_path(raw_segment, schema.check_endpoint_id, "endpoint")
+
+
+def id_from_path(raw_segment: str, check: Callable[[str, str], str], noun: str, fix: str | None = None) -> str:
+    """An id in a request path, percent-decoded once and checked; BadRequestException otherwise."""
     try:
-        return schema.check_endpoint_id(decoded, "id")
+        return check(unquote(raw_segment), "id")
     except schema.PropertyError as error:
-        raise ApiError(BAD_REQUEST, f"The endpoint id in the path: {error.problem}. {error.fix}") from None
+        raise ApiError(BAD_REQUEST, f"The {noun} id in the path: {error.problem}. {fix or error.fix}") from None
 
 
-def max_items(query: Mapping[str, str]) -> int:
-    """ListMLEndpoints' maxItems, within the model's range; 10 when absent."""
+def max_items(query: Mapping[str, str], operation: str = "ListMLEndpoints") -> int:
+    """A List operation's maxItems, within the model's range; 10 when absent."""
     text = query.get("maxItems")
     if text is None:
         return DEFAULT_MAX_ITEMS
-    low, high = integer_range("ListMLEndpoints", "maxItems")
+    low, high = integer_range(operation, "maxItems")
     if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
         raise ApiError(INVALID_PARAMETER, f"maxItems: {text!r} is not a whole number from {low} to {high}")
     return int(text)
 
 
 def clean_flag(query: Mapping[str, str]) -> bool:
-    """DeleteMLEndpoint's clean flag."""
-    text = query.get("clean", "false")
-    if text not in ("true", "false"):
-        raise ApiError(INVALID_PARAMETER, f"clean: {text!r} is not a boolean. Give true or false")
-    return text == "true"
+    """The clean flag of a delete or cancel: true or false in any case (Neptune's docs send TRUE)."""
+    return boolean("clean", query.get("clean", "false"))
+
+
+def boolean(name: str, value: object) -> bool:
+    """A JSON boolean, or "true"/"false" in any case as Neptune's curl examples send them."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ApiError(INVALID_PARAMETER, f"{name}: {value!r} is not a boolean. Give true or false")
 
 
 def check_role_query(query: Mapping[str, str]) -> None:
@@ -136,7 +144,8 @@ def check_role_query(query: Mapping[str, str]) -> None:
         _checked_field("neptuneIamRoleArn", value)
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body's JSON object; {} for an empty body."""
     if not body.strip():
         return {}
     try:
