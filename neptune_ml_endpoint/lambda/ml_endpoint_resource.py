@@ -361,7 +361,7 @@ class MlEndpointResource:
                       "if nothing else uses it, then deploy again")
         else:
             reason = (f"{kind}: AlreadyExists: endpoint id {endpoint_id} is taken by an endpoint this stack did "
-                      "not create; it is left alone. Choose another Id, or leave Id out to derive one")
+                      "not create; it is left alone. Choose another Id (endpoint_id), or leave it out to derive one")
         logger.info("%s: endpoint id %s is taken; not adopting it", kind, endpoint_id)
         return RequestFailed(reason, self.physical_id_on_failure(None))
 

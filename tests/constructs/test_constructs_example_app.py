@@ -116,7 +116,7 @@ def test_command_line_context_arrives_as_strings_and_is_converted() -> None:
     ],
 )
 def test_bad_context_values_are_reported_by_the_construct(setting: str, value: str, named: str) -> None:
-    with pytest.raises(ValueError, match=f"^{named}: "):
+    with pytest.raises(ValueError, match=rf"^\w+ \({named}\): "):
         synth_example({PREFIX + setting: value})
 
 

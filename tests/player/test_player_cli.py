@@ -164,3 +164,12 @@ def test_without_the_local_extra_deploy_says_how_to_install_it_and_changes_nothi
     assert "pip install 'neptune-ml-endpoint[local]'" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", ["StackA:=3", ":Count=3", "=3"])
+def test_a_parameter_without_a_name_is_a_usage_error(capsys: pytest.CaptureFixture[str], given: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["deploy", "--parameters", given])
+
+    assert exited.value.code == 2
+    assert "[STACK:]NAME=VALUE" in capsys.readouterr().err

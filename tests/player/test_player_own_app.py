@@ -71,6 +71,6 @@ def test_without_a_cdk_cli_deploy_says_what_to_install_in_the_apps_folder(tmp_pa
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert f"The AWS CDK CLI was not found in {app}/node_modules or on PATH" in completed.stdout
-    assert f"npm install {PINNED_CDK_CLI}` in {app}" in completed.stdout
+    assert f"npm install --save-exact {PINNED_CDK_CLI}` in {app}" in completed.stdout
     assert "make install" not in completed.stdout
     assert not (app / ".local-deploy").exists()

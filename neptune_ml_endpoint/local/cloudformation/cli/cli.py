@@ -64,7 +64,7 @@ def _add_app_arguments(parser: argparse.ArgumentParser) -> None:
                                       "(default: the app of ./cdk.json)")
     parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
                         help="CDK context for synthesis, repeatable")
-    parser.add_argument("--parameters", action="append", default=[], type=_pair, metavar="[STACK:]NAME=VALUE",
+    parser.add_argument("--parameters", action="append", default=[], type=_parameter, metavar="[STACK:]NAME=VALUE",
                         help="a CloudFormation parameter's value, for every stack that declares NAME or for "
                              "STACK only; repeatable")
 
@@ -115,6 +115,14 @@ def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> 
         print("\nInterrupted while no resource request was under way; the state holds everything deployed.",
               file=sys.stderr)
         return 130
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    key, value = _pair(text)
+    stack, separator, name = key.rpartition(":")
+    if not name or (separator and not stack):
+        raise argparse.ArgumentTypeError(f"{text!r} is not [STACK:]NAME=VALUE")
+    return key, value
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
@@ -202,10 +203,22 @@ class Player:
             known = f"physical id {resource.physical_id}" if resource.physical_id else "physical id not known"
             self._say(f"   {stack_name}/{resource.logical_id}: its {kind} got no answer yet "
                       f"(RequestId {resource.pending_request}, {known}); it is recorded.")
-        self._say(f"Run `{COMMAND} deploy` to carry on, or `{COMMAND} destroy` to delete what was deployed"
+        where = self._same_place_options()
+        app = f" --app {shlex.quote(self.options.app)}" if self.options.app else ""
+        self._say(f"Run `{COMMAND} deploy{app}{where}` to carry on, or `{COMMAND} destroy{where}` to delete what "
+                  "was deployed"
                   + (": either first sends each unanswered request again with its RequestId, as Lambda "
                      "retries an invocation." if pending else "."))
         return INTERRUPTED_EXIT_STATUS
+
+    def _same_place_options(self) -> str:
+        """The options that name this deployment's state and API, to repeat in a suggested command."""
+        options = ""
+        if self.options.state_dir != Path(DEFAULT_STATE_DIR):
+            options += f" --state-dir {shlex.quote(str(self.options.state_dir))}"
+        if self.options.api_url:
+            options += f" --api-url {shlex.quote(self.options.api_url)}"
+        return options
 
     def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
         if not result.changed:

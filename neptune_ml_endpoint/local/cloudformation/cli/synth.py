@@ -35,8 +35,8 @@ def cdk_cli(project_dir: Path) -> str:
     if found is None:
         raise SynthError(
             f"The AWS CDK CLI was not found in {project_dir}/node_modules or on PATH: run "
-            f"`npm install {PINNED_CDK_CLI}` in {project_dir} (a 2.x release; 3.0.0 cannot read aws-cdk-lib's "
-            "output), or put a `cdk` 2.x on PATH")
+            f"`npm install --save-exact {PINNED_CDK_CLI}` in {project_dir} (a 2.x release; 3.0.0 cannot read "
+            "aws-cdk-lib's output), or put a `cdk` 2.x on PATH")
     return found
 
 
