@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -10,11 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 import pytest
-from local_api_support import make_client
+from local_api_support import PROCESSING, TRAINING, TRANSFORM, make_client
 
 from neptune_ml_endpoint.local.__main__ import main
 
@@ -47,23 +48,29 @@ def _wait_for(lines: queue.Queue[str], words: str, timeout: float = STARTUP_SECO
             return line
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], str]]:
+@contextlib.contextmanager
+def _serving(*options: str) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], str, str]]:
+    """`serve` on a free port with these options: (process, its log lines, its URL, its listening line)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "neptune_ml_endpoint.local", "serve", "--port", str(port),
-         "--creating-seconds", "0.05", "--fault", "throttle,operation=ListMLEndpoints"],
+        [sys.executable, "-m", "neptune_ml_endpoint.local", "serve", "--port", str(port), *options],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stderr is not None
     lines = _lines(process.stderr)
     try:
-        _wait_for(lines, f"listening on http://127.0.0.1:{port}")
-        yield process, lines, f"http://127.0.0.1:{port}"
+        listening = _wait_for(lines, f"listening on http://127.0.0.1:{port}")
+        yield process, lines, f"http://127.0.0.1:{port}", listening
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], str]]:
+    with _serving("--creating-seconds", "0.05", "--fault", "throttle,operation=ListMLEndpoints") as running:
+        yield running[:3]
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -85,8 +92,49 @@ def test_serve_answers_boto3_and_stops_cleanly_on_a_signal(
     assert "Stopped after" in _wait_for(lines, "Stopped", timeout=5)
 
 
+def test_serve_runs_jobs_for_the_job_options_and_faults_target_job_operations() -> None:
+    options = ("--processing-seconds", "0.05", "--training-seconds", "0.06", "--transform-seconds", "0.07",
+               "--stopping-seconds", "0.08", "--fault", "throttle,operation=GetMLModelTrainingJob")
+    with _serving(*options) as (process, lines, url, _):
+        client = make_client(url)
+        client.start_ml_data_processing_job(id="processing-1", **PROCESSING)
+        assert "StartMLDataProcessingJob id=processing-1 -> 200" in _wait_for(lines, "StartMLDataProcessingJob")
+        _wait_until_completed(lambda: client.get_ml_data_processing_job(id="processing-1")["status"])
+        client.start_ml_model_training_job(id="training-1", dataProcessingJobId="processing-1", **TRAINING)
+        with pytest.raises(client.exceptions.TooManyRequestsException):
+            client.get_ml_model_training_job(id="training-1")
+        assert "[fault: throttle]" in _wait_for(lines, "GetMLModelTrainingJob")
+        _wait_until_completed(lambda: client.get_ml_model_training_job(id="training-1")["status"])
+        client.start_ml_model_transform_job(id="transform-1", dataProcessingJobId="processing-1",
+                                            mlModelTrainingJobId="training-1", **TRANSFORM)
+        _wait_until_completed(lambda: client.get_ml_model_transform_job(id="transform-1")["status"])
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_the_listening_line_and_the_help_name_the_job_durations(capsys: pytest.CaptureFixture[str]) -> None:
+    with _serving("--processing-seconds", "4.5", "--stopping-seconds", "0.25") as (process, _, _url, listening):
+        assert "processing 4.5s, training 5.0s, transform 3.0s, stopping 0.25s" in listening
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    usage = capsys.readouterr().out
+    assert all(option in usage for option in ("--processing-seconds", "--training-seconds", "--transform-seconds",
+                                              "--stopping-seconds", "GetMLDataProcessingJob"))
+
+
+def _wait_until_completed(status: Callable[[], str], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := status()) != "Completed":
+        assert current == "InProgress" and time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("argv", [[], ["serve", "--fault", "explode"], ["serve", "--creating-seconds", "-1"],
-                                  ["serve", "--throttle-rps", "0"]])
+                                  ["serve", "--throttle-rps", "0"], ["serve", "--training-seconds", "-1"],
+                                  ["serve", "--processing-seconds", "soon"],
+                                  ["serve", "--fault", "throttle,operation=StartMLJob"]])
 def test_bad_command_lines_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)

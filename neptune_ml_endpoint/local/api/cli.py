@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import ssl
@@ -25,9 +26,10 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "serve",
         help="run the local Neptune ML API",
         description=(
-            "Serve the Neptune Data API's ML endpoint operations locally. Point boto3 at it with "
-            "boto3.client('neptunedata', endpoint_url='http://HOST:PORT'). A training or transform "
-            "job id starting with 'failing-' makes the endpoint end Failed."
+            "Serve the Neptune Data API's ML endpoint and ML job operations locally. Point boto3 at it "
+            "with boto3.client('neptunedata', endpoint_url='http://HOST:PORT'). A training or transform "
+            "job id starting with 'failing-' makes an endpoint end Failed; a job whose id, or a part of "
+            "one of whose S3 locations, starts with 'failing-' ends Failed."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
@@ -40,6 +42,14 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
                         help="Updating -> InService (default %(default)s)")
     parser.add_argument("--deleting-seconds", type=_seconds, default=defaults.deleting,
                         help="Deleting -> gone (default %(default)s)")
+    parser.add_argument("--processing-seconds", type=_seconds, default=defaults.processing,
+                        help="data processing job InProgress -> Completed (default %(default)s)")
+    parser.add_argument("--training-seconds", type=_seconds, default=defaults.training,
+                        help="model training job InProgress -> Completed (default %(default)s)")
+    parser.add_argument("--transform-seconds", type=_seconds, default=defaults.transform,
+                        help="model transform job InProgress -> Completed (default %(default)s)")
+    parser.add_argument("--stopping-seconds", type=_seconds, default=defaults.stopping,
+                        help="cancelled job Stopping -> Stopped (default %(default)s)")
     parser.add_argument("--throttle-rps", type=_positive, default=None,
                         help="answer 429 TooManyRequestsException above this many requests per second")
     parser.add_argument(
@@ -61,7 +71,9 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit status."""
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     api = LocalNeptuneMlApi(
-        timings=Timings(args.creating_seconds, args.updating_seconds, args.deleting_seconds),
+        timings=Timings(args.creating_seconds, args.updating_seconds, args.deleting_seconds,
+                        args.processing_seconds, args.training_seconds, args.transform_seconds,
+                        args.stopping_seconds),
         host=args.host, port=args.port, region=args.region, account=args.account,
         ssl_context=_tls_context(args.tls_cert, args.tls_key), instance_token=args.instance_token,
     )
@@ -77,8 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with api:
-            LOGGER.info("Local Neptune ML API listening on %s (creating %ss, updating %ss, deleting %ss)",
-                        api.url, api.timings.creating, api.timings.updating, api.timings.deleting)
+            LOGGER.info("Local Neptune ML API listening on %s (%s)", api.url, _timings_text(api.timings))
             while not stop.wait(0.5):
                 pass
     finally:
@@ -86,6 +97,11 @@ def run_serve(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     LOGGER.info("Stopped after %d requests", len(api.requests()))
     return 0
+
+
+def _timings_text(timings: Timings) -> str:
+    """e.g. "creating 3.0s, updating 2.0s, ..., stopping 1.0s"."""
+    return ", ".join(f"{item.name} {getattr(timings, item.name)}s" for item in dataclasses.fields(timings))
 
 
 def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
