@@ -62,6 +62,18 @@ def test_a_stack_prefixed_name_goes_to_that_stack_only_and_wins_over_a_bare_one(
     assert deployed(two_stacks) == {"InferenceA": ["a-job"], "InferenceB": ["shared-job"]}
 
 
+def test_values_given_before_are_kept_until_given_again(two_stacks: LocalDeployment) -> None:
+    assert two_stacks.run("deploy", "--parameters", "InferenceB:TrainingJob=b-job").exit_code == 0
+
+    again = two_stacks.run("deploy")
+    changed = two_stacks.run("deploy", "--parameters", "InferenceB:TrainingJob=b-job-2")
+
+    assert again.exit_code == 0, again.output
+    assert "InferenceB (no changes)" in again.output
+    assert changed.exit_code == 0, changed.output
+    assert deployed(two_stacks) == {"InferenceA": [DEFAULT_JOB], "InferenceB": ["b-job-2"]}
+
+
 @pytest.mark.parametrize(("given", "message"), [
     ("Foo=1", ("Parameters: [Foo] do not exist in the template of any stack: InferenceA (InferenceA) declares "
                "TrainingJob, BootstrapVersion; InferenceB (InferenceB) declares TrainingJob, InstanceType, "

@@ -151,21 +151,24 @@ class Player:
         region = stack.region or (previous.region if previous else PSEUDO_REGION)
         account = stack.account or (previous.account if previous else PSEUDO_ACCOUNT)
         stack_id = previous.stack_id if previous else _new_stack_id(name, region, account)
-        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url,
-                         parameters_for(stack, self.options.parameters))
+        kept = {key: value for key, value in (previous.parameters if previous else {}).items()
+                if key in stack.parameter_names}
+        parameters = {**kept, **parameters_for(stack, self.options.parameters)}
+        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url, parameters)
         functions = plan.functions(self.store.code_root)
         known = {**(previous.functions if previous else {}), **functions}
         session.add_functions(known.values(), region)
         self._describe(plan, functions)
         created = previous is not None and previous.created
         fresh = StackState(name, stack_id, region, account, api_url,
-                           outputs=dict(previous.outputs) if previous else {}, created=created)
+                           outputs=dict(previous.outputs) if previous else {}, created=created, parameters=kept)
         engine = self._engine(fresh, state, session, interruption, known)
         result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {},
                                previous.leftovers if previous else [], created=created)
         if result.succeeded:
             fresh.outputs = plan.outputs(result.resources)
             fresh.created = True
+            fresh.parameters = parameters
         _keep(state, fresh, result.resources, result.leftovers, known)
         self.store.save(state)
         if not result.interrupted:

@@ -75,6 +75,9 @@ class StackState:
     """Physical resources no logical id holds any more (replaced, or a create that failed) still to delete."""
     created: bool = False
     """Whether the stack's create completed; until then a deploy carries the create on."""
+    parameters: dict[str, str] = field(default_factory=dict)
+    """The --parameters values of the last deploy that succeeded: a later deploy keeps them unless given
+    again, as the CDK CLI's --previous-parameters (its default) does."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:
@@ -89,6 +92,7 @@ class StackState:
             outputs=dict(raw.get("outputs", {})),
             leftovers=[ResourceState(**leftover) for leftover in raw.get("leftovers", [])],
             created=bool(raw.get("created", True)),
+            parameters=dict(raw.get("parameters", {})),
         )
 
 
