@@ -5,9 +5,11 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -46,6 +48,16 @@ def make_client(url: str, attempts: int = 1, verify: bool | str | None = None,
 def detailed_message(error: ClientError) -> str:
     """The text of a Neptune error, which botocore keeps in response["detailedMessage"]."""
     response: dict[str, Any] = dict(error.response)
+    return str(response["detailedMessage"])
+
+
+def refusal_message(client: NeptuneDataClient, code: str, call: Callable[[], object], status: int = 400) -> str:
+    """Make the call, which must fail with Neptune's error `code` and HTTP `status`; its detailedMessage."""
+    with pytest.raises(getattr(client.exceptions, code)) as raised:
+        call()
+    response: dict[str, Any] = dict(raised.value.response)
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert response["Error"]["Code"] == code
     return str(response["detailedMessage"])
 
 

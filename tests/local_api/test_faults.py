@@ -8,10 +8,11 @@ import pytest
 from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
 from hypothesis import given
 from hypothesis import strategies as st
-from local_api_support import detailed_message, make_client
+from local_api_support import PROCESSING, detailed_message, make_client, raw_request
 
-from neptune_ml_endpoint.local.api import Fault, LocalNeptuneMlApi
+from neptune_ml_endpoint.local.api import OPERATIONS, Fault, LocalNeptuneMlApi
 from neptune_ml_endpoint.local.api.faults import FaultPlan
+from neptune_ml_endpoint.local.api.routes import JOB_KINDS
 
 if TYPE_CHECKING:
     from mypy_boto3_neptunedata import NeptuneDataClient
@@ -110,6 +111,53 @@ def test_a_fault_without_operation_matches_every_operation_until_cleared(
             call()
     api.clear_faults()
     assert client.list_ml_endpoints()["ids"] == []
+
+
+@pytest.mark.parametrize(("kind", "code", "status"), REFUSALS)
+def test_a_refusal_of_a_job_start_starts_nothing_and_is_recorded(
+    api: LocalNeptuneMlApi, client: NeptuneDataClient, kind: str, code: str, status: int
+) -> None:
+    api.add_fault(Fault(kind, operation="StartMLDataProcessingJob"))  # type: ignore[arg-type]
+    with pytest.raises(getattr(client.exceptions, code)):
+        client.start_ml_data_processing_job(id="job-1", **PROCESSING)
+    assert api.job_ids("dataprocessing") == []
+    client.start_ml_data_processing_job(id="job-1", **PROCESSING)
+    assert [(r.operation, r.endpoint_id, r.status_code, r.fault, r.path) for r in api.requests()] == [
+        ("StartMLDataProcessingJob", None, status, kind, "/ml/dataprocessing"),
+        ("StartMLDataProcessingJob", "job-1", 200, None, "/ml/dataprocessing")]
+
+
+JOB_REQUESTS = [request for kind in JOB_KINDS for request in (
+    (kind.start, "POST", kind.path), (kind.list, "GET", kind.path),
+    (kind.get, "GET", f"{kind.path}/job-1"), (kind.remove, "DELETE", f"{kind.path}/job-1"))]
+
+
+def test_faults_accept_every_operation_the_api_serves() -> None:
+    assert {operation for operation, _, _ in JOB_REQUESTS} < set(OPERATIONS)
+    assert len(OPERATIONS) == 16
+    assert Fault.parse("throttle,operation=CancelMLModelTransformJob").operation == "CancelMLModelTransformJob"
+
+
+@pytest.mark.parametrize(("operation", "method", "target"), JOB_REQUESTS)
+def test_every_job_operation_can_be_targeted(
+    api: LocalNeptuneMlApi, operation: str, method: str, target: str
+) -> None:
+    api.add_fault(Fault("timeout", operation=operation))
+    status, _, answer = raw_request(api.url, method, target, b"{}")
+    assert (status, answer["code"]) == (408, "ClientTimeoutException")
+    recorded = api.requests()[-1]
+    assert (recorded.operation, recorded.fault, recorded.error_code, recorded.method) == (
+        operation, "timeout", "ClientTimeoutException", method)
+    assert recorded.endpoint_id == ("job-1" if target.endswith("/job-1") else None)
+
+
+def test_retrying_a_slow_job_start_finds_the_id_taken(api: LocalNeptuneMlApi) -> None:
+    impatient = make_client(api.url, attempts=2, read_timeout=0.2)
+    api.add_fault(Fault("slow", operation="StartMLDataProcessingJob", delay=1.0))
+    with pytest.raises(impatient.exceptions.BadRequestException) as raised:
+        impatient.start_ml_data_processing_job(id="job-1", **PROCESSING)
+    assert "already exists" in detailed_message(raised.value)
+    assert api.job_ids("dataprocessing") == ["job-1"]
 
 
 @given(skip=st.integers(0, 5), count=st.integers(1, 5), requests=st.integers(0, 15))

@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from local_api_support import ROLE_ARN, detailed_message, make_client, raw_request
+from local_api_support import ROLE_ARN, detailed_message, make_client, raw_request, refusal_message
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
@@ -41,12 +41,7 @@ CLOUDFORMATION_NAMES = [spec.name for spec in schema.PROPERTIES if spec.api_fiel
 def test_create_rejects_bad_fields_naming_them(
     api: LocalNeptuneMlApi, client: NeptuneDataClient, arguments: dict[str, Any], code: str, field: str
 ) -> None:
-    with pytest.raises(getattr(client.exceptions, code)) as raised:
-        client.create_ml_endpoint(**arguments)
-    response = raised.value.response
-    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert response["Error"]["Code"] == code
-    message = response["detailedMessage"]
+    message = refusal_message(client, code, lambda: client.create_ml_endpoint(**arguments))
     assert message.startswith(f"{field}:")
     assert not any(name in message for name in CLOUDFORMATION_NAMES), message
     assert api.endpoint_ids() == []
