@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from local_api_support import make_client
+from local_api_support import PROCESSING, make_client
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
 
@@ -55,3 +55,13 @@ def test_only_one_of_many_simultaneous_creates_of_one_id_succeeds(
     refused = [r for r in results if isinstance(r, client.exceptions.BadRequestException)]
     assert (len(created), len(refused)) == (1, 19)
     assert api.endpoint_ids() == ["same"]
+
+
+def test_only_one_of_many_simultaneous_job_starts_of_one_id_succeeds(
+    api: LocalNeptuneMlApi, client: NeptuneDataClient
+) -> None:
+    results = _run_together([lambda: client.start_ml_data_processing_job(id="same", **PROCESSING)] * 20)
+    started = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, client.exceptions.BadRequestException)]
+    assert (len(started), len(refused)) == (1, 19)
+    assert api.job_ids("dataprocessing") == ["same"]
