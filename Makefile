@@ -11,8 +11,18 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: install test demo synth lint package-check bench reliability clean
 
-# The handler's modules sit at the root of the Lambda asset, so mypy reads them as top-level modules.
-HANDLER_MODULES := $(basename $(notdir $(wildcard neptune_ml_endpoint/lambda/*.py)))
+# make test runs pytest in PYTEST_WORKERS pytest-xdist workers (0: in this process). The tests
+# mostly wait (on servers, polls, subprocesses), so three workers beat two on two cores. Each
+# test file runs whole on one worker (--dist loadfile): module fixtures are made once and each
+# reliability figure comes from one worker. Files go out longest first, by the durations the
+# last run kept in .pytest_cache (tests/conftest.py), instead of xdist's most-tests-first order.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+# The hypothesis profile of tests/reliability/test_reliability_properties.py: everyday (30 random
+# CloudFormation requests) for make test; make reliability and CI (.ci/run) give reliability (200).
+RELIABILITY_PROFILE ?= everyday
+export RELIABILITY_PROFILE
 
 # checkov pins boto3 and packaging older than this project's, so it gets an environment of its own
 # (used by tests/review/test_templates_checkov.py) at the version constraints.txt names.
@@ -39,12 +49,13 @@ $(NODE_INSTALLED): package.json package-lock.json
 	touch $@
 
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
+# One mypy run checks the package, app.py and the handler's modules (what, and how: [tool.mypy] in
+# pyproject.toml); its cache, .mypy_cache, makes a run after a small change take about a second.
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy --exclude 'neptune_ml_endpoint/lambda/' neptune_ml_endpoint app.py
-	MYPYPATH=neptune_ml_endpoint/lambda $(VENV)/bin/mypy $(addprefix -m ,$(HANDLER_MODULES))
+	$(VENV)/bin/mypy
 
 # The example app's CloudFormation template, synthesized offline with the pinned CDK CLI.
 synth: install
@@ -75,15 +86,17 @@ demo: install
 bench: install
 	$(PY) -m benchmarks --output benchmarks/results.md
 
-# Reliability tests (about a minute and a half; make test runs them too), then their figures
-# (tests/reliability/figures.json) into README.md between its reliability markers.
+# Reliability tests (about a minute and a half; make test runs them too, with the everyday
+# hypothesis profile), then their figures (tests/reliability/figures.json) into README.md between
+# its reliability markers. They run in one process with the full profile, so the timings in the
+# figures are not measured beside other tests.
 RELIABILITY_FIGURES := tests/reliability/figures.json
 
 reliability: install
 	rm -f $(RELIABILITY_FIGURES)
-	$(PY) -m pytest tests/reliability -q --durations=5
+	RELIABILITY_PROFILE=reliability $(PY) -m pytest tests/reliability -q --durations=5
 	$(PY) tests/reliability/reliability_report.py --figures $(RELIABILITY_FIGURES) --readme README.md
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .local-deploy build *.egg-info .mypy_cache .ruff_cache .pytest_cache \
-		.hypothesis tests/reliability/figures.json
+		.hypothesis tests/reliability/figures.json tests/reliability/figures.json.lock

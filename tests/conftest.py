@@ -1,8 +1,23 @@
-"""Settings shared by every test: no real AWS credentials or regions are ever used."""
+"""Settings shared by every test: no real AWS credentials or regions are ever used.
+
+Under pytest-xdist, test files also run longest first. Each run keeps every test's duration in
+pytest's cache (.pytest_cache, key DURATIONS_KEY). The next parallel run reads them once, in
+the controller, and hands that one snapshot to every worker, which orders the collected test
+files by them, longest first, the tests inside a file keeping their order (all workers must
+collect the same order, so none reads the cache itself: another run may be writing it). With
+`--dist loadfile --no-loadscope-reorder` (as `make test` runs them) the workers take the files
+in that order, so a long file starts early instead of leaving one worker running alone at the
+end. Files never timed keep their collection order, after the timed ones; a run without
+workers keeps the collection order.
+"""
 
 from __future__ import annotations
 
 import os
+from collections import defaultdict
+from typing import Any
+
+import pytest
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
@@ -11,3 +26,65 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.pop("AWS_PROFILE", None)
+
+DURATIONS_KEY = "neptune-ml-endpoint/test-durations"
+_KNOWN = pytest.StashKey[dict[str, float]]()
+"""The durations the cache held when this session first asked (controller only)."""
+
+
+def _file_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _known_durations(config: pytest.Config) -> dict[str, float]:
+    if _KNOWN not in config.stash:
+        known = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+        config.stash[_KNOWN] = known if isinstance(known, dict) else {}
+    return config.stash[_KNOWN]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller: every worker gets the same snapshot of the durations."""
+    node.workerinput[DURATIONS_KEY] = _known_durations(node.config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A pytest-xdist worker orders the test files by their tests' last durations, longest first."""
+    durations: dict[str, float] = getattr(config, "workerinput", {}).get(DURATIONS_KEY) or {}
+    if not durations:
+        return
+    per_file: defaultdict[str, float] = defaultdict(float)
+    for item in items:
+        per_file[_file_of(item.nodeid)] += durations.get(item.nodeid, 0.0)
+    # A stable sort: the tests of a file stay together and in order, as do files of equal time.
+    items.sort(key=lambda item: -per_file[_file_of(item.nodeid)])
+
+
+class _DurationRecorder:
+    """Adds this session's test durations to the cache when it ends."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.measured: defaultdict[str, float] = defaultdict(float)
+        """Seconds each test took (setup, call and teardown), by node id."""
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.measured[report.nodeid] += report.duration
+
+    def pytest_sessionfinish(self) -> None:
+        cache = self.config.cache
+        if cache is None or not self.measured:
+            return
+        known = cache.get(DURATIONS_KEY, {})
+        kept = {nodeid: seconds for nodeid, seconds in (known if isinstance(known, dict) else {}).items()
+                if (self.config.rootpath / _file_of(nodeid)).exists()}
+        kept.update((nodeid, round(seconds, 3)) for nodeid, seconds in self.measured.items())
+        cache.set(DURATIONS_KEY, kept)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record durations in the process that sees every report: the controller, or a run without workers."""
+    if config.cache is not None and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_DurationRecorder(config), "test-durations-recorder")

@@ -10,6 +10,7 @@ collected in one session-wide FiguresFile.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -33,12 +34,26 @@ receiver = lambda_fixtures.receiver
 stubs = lambda_fixtures.stubs
 
 
+# pytest-xdist distributions that run each test file whole on one worker, so every section of
+# figures is recorded whole; "no" is a run without workers.
+WHOLE_FILE_DISTRIBUTIONS = frozenset({"no", "loadfile", "loadscope"})
+
+
 @pytest.fixture(scope="session")
-def figures() -> Iterator[FiguresFile]:
-    """Figures for the README; written to tests/reliability/figures.json when the session ends."""
+def figures(request: pytest.FixtureRequest) -> Iterator[FiguresFile]:
+    """Figures for the README; written to tests/reliability/figures.json when the session ends.
+
+    Under pytest-xdist each worker writes the sections of the files it ran. A distribution that
+    splits a file's tests across workers would leave partial sections, so none are written then.
+    """
     recorded = FiguresFile(FIGURES_PATH)
     yield recorded
-    recorded.write()
+    distribution = getattr(request.config.option, "dist", "no")
+    if distribution in WHOLE_FILE_DISTRIBUTIONS:
+        recorded.write()
+    else:
+        warnings.warn(f"reliability figures not written: --dist {distribution} splits test files across "
+                      "workers; use --dist loadfile", stacklevel=1)
 
 
 @pytest.fixture

@@ -2,11 +2,17 @@
 
 Each test area records one section. Sections recorded in this session replace the same
 sections in the file; others are kept, so running one test file updates only its figures.
+When pytest-xdist runs the tests, each worker writes the sections of the test files it ran:
+the file is read, merged and replaced under an exclusive lock (figures.json.lock beside it),
+so workers ending together keep each other's sections. A section must come whole from one
+worker, which `--dist loadfile` ensures (a test file's tests all run on one worker).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -39,8 +45,13 @@ class FiguresFile:
                 return
             stamped = {name: {**values, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
                        for name, values in self._sections.items()}
-        merged = {**read_figures(self.path), **stamped}
-        self.path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            merged = {**read_figures(self.path), **stamped}
+            written = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            written.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+            os.replace(written, self.path)
 
 
 def read_figures(path: Path) -> dict[str, dict[str, Any]]:

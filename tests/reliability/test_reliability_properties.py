@@ -4,10 +4,22 @@ Each example plays one resource through CloudFormation's protocol (see reliabili
 a Create, an Update or a Delete, of a resource this example created or of one known only by
 a random PhysicalResourceId, with random properties, followed by CloudFormation's rollbacks
 and cleanups and, at the end, the stack's deletion. After that the local API holds nothing.
+
+How many examples run is the hypothesis profile named by the RELIABILITY_PROFILE environment
+variable:
+
+    everyday      30 random examples (EVERYDAY_EXAMPLES): the default, and what `make test` runs
+    reliability   200 random examples (RELIABILITY_EXAMPLES): `make reliability` and CI (.ci/run)
+
+    RELIABILITY_PROFILE=reliability .venv/bin/python -m pytest tests/reliability
+
+The profile's name and example count go into the figures (figures.json), so the README's
+report says which profile measured them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -37,12 +49,19 @@ from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
-PROFILE = "reliability"
-EXAMPLES = 200
-settings.register_profile(
-    PROFILE, max_examples=EXAMPLES, deadline=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+PROFILE_VARIABLE = "RELIABILITY_PROFILE"
+EVERYDAY_EXAMPLES = 30
+RELIABILITY_EXAMPLES = 200
+PROFILES = {"everyday": EVERYDAY_EXAMPLES, "reliability": RELIABILITY_EXAMPLES}
+for _name, _examples in PROFILES.items():
+    settings.register_profile(
+        _name, max_examples=_examples, deadline=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+PROFILE = os.environ.get(PROFILE_VARIABLE) or "everyday"
+if PROFILE not in PROFILES:
+    raise pytest.UsageError(f"{PROFILE_VARIABLE}={PROFILE!r}: the profiles are {', '.join(PROFILES)}")
+EXAMPLES = PROFILES[PROFILE]
 
 
 @dataclass(frozen=True)
