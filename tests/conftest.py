@@ -28,6 +28,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.pop("AWS_PROFILE", None)
 
 DURATIONS_KEY = "neptune-ml-endpoint/test-durations"
+DISTRIBUTION_KEY = "neptune-ml-endpoint/dist"
 _KNOWN = pytest.StashKey[dict[str, float]]()
 """The durations the cache held when this session first asked (controller only)."""
 
@@ -45,8 +46,10 @@ def _known_durations(config: pytest.Config) -> dict[str, float]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist controller: every worker gets the same snapshot of the durations."""
+    """pytest-xdist controller: every worker gets the same snapshot of the durations, and the run's
+    --dist (a worker's own config.option.dist is "no"; tests/reliability/conftest.py reads it)."""
     node.workerinput[DURATIONS_KEY] = _known_durations(node.config)
+    node.workerinput[DISTRIBUTION_KEY] = node.config.option.dist
 
 
 @pytest.hookimpl(trylast=True)

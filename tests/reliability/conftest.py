@@ -48,7 +48,8 @@ def figures(request: pytest.FixtureRequest) -> Iterator[FiguresFile]:
     """
     recorded = FiguresFile(FIGURES_PATH)
     yield recorded
-    distribution = getattr(request.config.option, "dist", "no")
+    # A worker's own --dist is "no": tests/conftest.py hands it the run's (pytest_configure_node).
+    distribution = getattr(request.config, "workerinput", {}).get("neptune-ml-endpoint/dist", "no")
     if distribution in WHOLE_FILE_DISTRIBUTIONS:
         recorded.write()
     else:
