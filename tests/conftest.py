@@ -37,9 +37,15 @@ def _file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def _cache(config: pytest.Config) -> pytest.Cache | None:
+    """pytest's cache; None when it is off (-p no:cacheprovider leaves no config.cache at all)."""
+    return getattr(config, "cache", None)
+
+
 def _known_durations(config: pytest.Config) -> dict[str, float]:
     if _KNOWN not in config.stash:
-        known = config.cache.get(DURATIONS_KEY, {}) if config.cache is not None else {}
+        cache = _cache(config)
+        known = cache.get(DURATIONS_KEY, {}) if cache is not None else {}
         config.stash[_KNOWN] = known if isinstance(known, dict) else {}
     return config.stash[_KNOWN]
 
@@ -77,7 +83,7 @@ class _DurationRecorder:
         self.measured[report.nodeid] += report.duration
 
     def pytest_sessionfinish(self) -> None:
-        cache = self.config.cache
+        cache = _cache(self.config)
         if cache is None or not self.measured:
             return
         known = cache.get(DURATIONS_KEY, {})
@@ -89,5 +95,5 @@ class _DurationRecorder:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Record durations in the process that sees every report: the controller, or a run without workers."""
-    if config.cache is not None and not hasattr(config, "workerinput"):
+    if _cache(config) is not None and not hasattr(config, "workerinput"):
         config.pluginmanager.register(_DurationRecorder(config), "test-durations-recorder")
