@@ -17,6 +17,16 @@ from neptune_ml_endpoint.local.api.service import LocalNeptuneMlApi
 
 LOGGER = logging.getLogger("neptune_ml_endpoint.local.api")
 DEFAULT_PORT = 8182
+TRANSITIONS = {
+    "creating": "Creating -> InService",
+    "updating": "Updating -> InService",
+    "deleting": "Deleting -> gone",
+    "processing": "data processing job InProgress -> Completed",
+    "training": "model training job InProgress -> Completed",
+    "transform": "model transform job InProgress -> Completed",
+    "stopping": "cancelled job Stopping -> Stopped",
+}
+"""Timings field -> the transition its --<field>-seconds option times."""
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,20 +46,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any (default %(default)s)")
     parser.add_argument("--region", default="us-east-1", help="region in ARNs (default %(default)s)")
     parser.add_argument("--account", default="123456789012", help="account in ARNs (default %(default)s)")
-    parser.add_argument("--creating-seconds", type=_seconds, default=defaults.creating,
-                        help="Creating -> InService (default %(default)s)")
-    parser.add_argument("--updating-seconds", type=_seconds, default=defaults.updating,
-                        help="Updating -> InService (default %(default)s)")
-    parser.add_argument("--deleting-seconds", type=_seconds, default=defaults.deleting,
-                        help="Deleting -> gone (default %(default)s)")
-    parser.add_argument("--processing-seconds", type=_seconds, default=defaults.processing,
-                        help="data processing job InProgress -> Completed (default %(default)s)")
-    parser.add_argument("--training-seconds", type=_seconds, default=defaults.training,
-                        help="model training job InProgress -> Completed (default %(default)s)")
-    parser.add_argument("--transform-seconds", type=_seconds, default=defaults.transform,
-                        help="model transform job InProgress -> Completed (default %(default)s)")
-    parser.add_argument("--stopping-seconds", type=_seconds, default=defaults.stopping,
-                        help="cancelled job Stopping -> Stopped (default %(default)s)")
+    for timing, transition in TRANSITIONS.items():
+        parser.add_argument(f"--{timing}-seconds", type=_seconds, default=getattr(defaults, timing),
+                            help=f"{transition} (default %(default)s)")
     parser.add_argument("--throttle-rps", type=_positive, default=None,
                         help="answer 429 TooManyRequestsException above this many requests per second")
     parser.add_argument(
@@ -71,9 +70,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit status."""
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     api = LocalNeptuneMlApi(
-        timings=Timings(args.creating_seconds, args.updating_seconds, args.deleting_seconds,
-                        args.processing_seconds, args.training_seconds, args.transform_seconds,
-                        args.stopping_seconds),
+        timings=Timings(**{timing: getattr(args, f"{timing}_seconds") for timing in TRANSITIONS}),
         host=args.host, port=args.port, region=args.region, account=args.account,
         ssl_context=_tls_context(args.tls_cert, args.tls_key), instance_token=args.instance_token,
     )
