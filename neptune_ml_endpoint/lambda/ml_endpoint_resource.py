@@ -318,8 +318,7 @@ class MlEndpointResource:
         if existing is not None:
             if own is None or own.phase != CREATED:
                 raise self._taken(endpoint_id, maybe_ours=own is not None)
-            if existing.status == DELETING:
-                self._adopt(existing)  # raises: being deleted
+            self._refuse_if_deleting(existing)
             logger.info("%s: endpoint %s was created by an earlier try of this request (%s); adopting it",
                         self.request.request_type, endpoint_id, existing.status)
             return Wait(Wait.READY, endpoint_id, arn=own.arn, creation_time=own.creation_time, marked=True)
@@ -398,11 +397,15 @@ class MlEndpointResource:
     def _marker_name(self) -> str:
         return marker_name(self.request.stack_id, self.request.logical_id)
 
-    def _adopt(self, existing: EndpointStatus) -> Outcome:
+    def _refuse_if_deleting(self, existing: EndpointStatus) -> None:
+        """An endpoint being deleted cannot be adopted: its id is free only once it is gone."""
         if existing.status == DELETING:
             raise RequestFailed(
                 f"{self.request.request_type}: endpoint id {existing.endpoint_id} belongs to an endpoint that "
                 "is being deleted. Wait until it is gone, or choose another Id", self.physical_id_on_failure(None))
+
+    def _adopt(self, existing: EndpointStatus) -> Outcome:
+        self._refuse_if_deleting(existing)
         logger.info("%s: endpoint %s already exists (%s); adopting it", self.request.request_type,
                     existing.endpoint_id, existing.status)
         return Wait(Wait.READY, existing.endpoint_id, arn=existing.sagemaker_arn, creation_time="0")
