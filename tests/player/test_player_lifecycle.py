@@ -72,6 +72,8 @@ def test_a_new_endpoint_id_replaces_the_endpoint_and_cleanup_deletes_the_old_one
     assert "player-training-b" in deployment.in_service()
     assert played.events(training_id) == [
         "UPDATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+    # The replacement's creation marker went with the cleanup Delete, which the command let finish.
+    assert not (deployment.state_dir / "eventbridge-rules.json").exists()
     timeline = played.timeline()
     # The old endpoint goes only in the cleanup phase, after every update succeeded.
     assert timeline.index((training_id, "UPDATE_COMPLETE")) \

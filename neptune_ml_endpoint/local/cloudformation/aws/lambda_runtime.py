@@ -19,6 +19,8 @@ from typing import Any
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
+FINISHING_SECONDS = 2.0
+"""How long the end of a command lets running invocations finish by themselves before stopping them."""
 INIT_SECONDS = 10.0
 """How long the runtime may take to start and import the handler, on top of the timeout."""
 
@@ -169,8 +171,12 @@ class FunctionRegistry:
         """The folder of the logs of the function an ARN names; KeyError when no such function."""
         return self._by_name[_function_name(function_arn)].log_dir
 
-    def stop_running(self) -> None:
-        """Stop every invocation still running (their requests are no longer awaited)."""
+    def stop_running(self, grace_seconds: float = FINISHING_SECONDS) -> None:
+        """Stop every invocation still running (their requests are no longer awaited), once those
+        finishing by themselves within grace_seconds have (a handler may still work after answering)."""
+        deadline = time.monotonic() + grace_seconds
+        while any(process.poll() is None for process in list(self._running)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         for process in list(self._running):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
