@@ -78,9 +78,11 @@ def run_serve(args: argparse.Namespace) -> int:
         api.add_fault(fault)
     api.set_rate_limit(args.throttle_rps)
     stop = threading.Event()
+    received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        LOGGER.info("Received %s, stopping", signal.Signals(signum).name)
+        # Only flags: logging here could re-enter a stream write the main thread is in the middle of.
+        received.append(signum)
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -89,6 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
             LOGGER.info("Local Neptune ML API listening on %s (%s)", api.url, _timings_text(api.timings))
             while not stop.wait(0.5):
                 pass
+            LOGGER.info("Received %s, stopping", signal.Signals(received[0]).name)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
