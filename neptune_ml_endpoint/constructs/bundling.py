@@ -1,7 +1,7 @@
 """The Lambda handler's asset, built locally: no Docker and no network at synth time.
 
 The asset holds the handler's modules at its root, crhelper's installed package and a
-minimal ``neptune_ml_endpoint`` package with only ``schema.py``. Importing this module has
+minimal ``neptune_ml_endpoint`` package with only ``schema.py`` and the ``contract`` package. Importing this module has
 no side effects beyond importing aws-cdk-lib; the local CloudFormation player reuses
 :func:`build_handler_bundle` to run the same files the Lambda function would.
 """
@@ -43,6 +43,8 @@ def build_handler_bundle(output_dir: Path) -> None:
     package_dir.mkdir(exist_ok=True)
     (package_dir / "__init__.py").write_text('"""The shared property schema, bundled for the handler."""\n')
     shutil.copy2(Path(schema.__file__), package_dir / "schema.py")
+    contract_dir = Path(schema.__file__).with_name("contract")
+    shutil.copytree(contract_dir, package_dir / "contract", ignore=_IGNORED, dirs_exist_ok=True)
 
 
 @jsii.implements(cdk.ILocalBundling)

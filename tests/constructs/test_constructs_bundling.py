@@ -40,10 +40,14 @@ def test_bundle_holds_crhelper_without_caches(bundle: Path) -> None:
     assert not list(bundle.rglob("*.pyc"))
 
 
-def test_bundle_holds_only_the_schema_of_the_package(bundle: Path) -> None:
+def test_bundle_holds_only_the_schema_and_contracts_of_the_package(bundle: Path) -> None:
     package = bundle / "neptune_ml_endpoint"
-    assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "schema.py"]
+    assert sorted(p.name for p in package.iterdir()) == ["__init__.py", "contract", "schema.py"]
     assert filecmp.cmp(Path(schema.__file__), package / "schema.py", shallow=False)
+    contracts = Path(schema.__file__).with_name("contract")
+    assert sorted(p.name for p in (package / "contract").iterdir()) == sorted(p.name for p in contracts.glob("*.py"))
+    for module in contracts.glob("*.py"):
+        assert filecmp.cmp(module, package / "contract" / module.name, shallow=False)
 
 
 def test_handler_imports_from_the_bundle(bundle: Path) -> None:
