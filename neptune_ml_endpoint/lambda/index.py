@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from crhelper import CfnResource, log_helper
-from ml_endpoint_resource import Finished, MlEndpointResource, Outcome, Request, RequestFailed, Wait
+from custom_resource import Finished, Outcome, Request, RequestFailed, Wait
+from ml_endpoint_resource import MlEndpointResource
 from ml_endpoint_waiter import Deadline, WaitSettings, wait_in_invocation
 
 logger = logging.getLogger(__name__)

@@ -9,24 +9,21 @@ PhysicalResourceId CloudFormation should keep, so the rollback's Delete removes 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
 
-from creation_marker import (
-    CREATED,
-    LOGICAL_ID_MAX,
-    SENDING,
-    CreationMarker,
-    EventBridgeMarkers,
-    MarkerError,
-    MarkerStore,
-    marker_name,
+from custom_resource import (
+    REASON_LIMIT,
+    ClientFactory,
+    Finished,
+    NeptuneMlResource,
+    Outcome,
+    Request,
+    RequestFailed,
+    Wait,
+    derive_id,
+    short_reason,
 )
-from neptune_data_client import EndpointStatus, NeptuneApiError, NeptuneDataClient, StartedEndpoint
+from neptune_data_client import EndpointStatus, NeptuneApiError, NeptuneDataClient, Started
 
 from neptune_ml_endpoint.schema import (
     ATTR_ARN,
@@ -34,7 +31,6 @@ from neptune_ml_endpoint.schema import (
     ATTR_ID,
     ATTR_SAGEMAKER_ENDPOINT_ARN,
     ATTR_SAGEMAKER_ENDPOINT_NAME,
-    ENDPOINT_ID_MAX_LENGTH,
     EndpointSpec,
     PropertyError,
     check_endpoint_id,
@@ -48,93 +44,15 @@ logger = logging.getLogger(__name__)
 READY = "InService"
 FAILED = "Failed"
 DELETING = "Deleting"
-REASON_LIMIT = 256  # crhelper cuts longer Reasons, keeping their end
-_HASH_LENGTH = 12
 
-ClientFactory = Callable[[str, "str | None"], NeptuneDataClient]
-
-
-class RequestFailed(Exception):
-    """The request's answer is FAILED with this reason and physical id (None: let crhelper make one)."""
-
-    def __init__(self, reason: str, physical_id: str | None) -> None:
-        self.reason = short_reason(reason)
-        self.physical_id = physical_id
-        super().__init__(self.reason)
-
-
-@dataclass(frozen=True)
-class Request:
-    """The parts of a CloudFormation custom-resource event that decide what to do."""
-
-    request_type: str
-    stack_id: str
-    logical_id: str
-    request_id: str
-    properties: Mapping[str, Any]
-    old_properties: Mapping[str, Any] = field(default_factory=dict)
-    physical_id: str = ""
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> Request:
-        return cls(
-            request_type=str(event["RequestType"]),
-            stack_id=str(event["StackId"]),
-            logical_id=str(event["LogicalResourceId"]),
-            request_id=str(event["RequestId"]),
-            properties=event.get("ResourceProperties") or {},
-            old_properties=event.get("OldResourceProperties") or {},
-            physical_id=str(event.get("PhysicalResourceId") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The request succeeded: answer with this physical id and these attributes."""
-
-    physical_id: str
-    attributes: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Wait:
-    """What the request is waiting for: an endpoint to be `ready` (InService), `deleted`, or
-    `settled` (no change in progress) before the held update is sent. Travels as helper.Data."""
-
-    kind: str
-    endpoint_id: str
-    arn: str = ""
-    creation_time: str = "0"
-    marked: bool = False  # a creation marker of this request exists until the request is answered
-
-    READY = "ready"
-    DELETED = "deleted"
-    SETTLED = "settled"
-    _DATA_KEY = "NeptuneMlEndpointWait"
-
-    def to_data(self) -> dict[str, Any]:
-        return {self._DATA_KEY: asdict(self)}
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Wait:
-        return cls(**data[cls._DATA_KEY])
-
-
-Outcome = Finished | Wait
+__all__ = ["REASON_LIMIT", "ClientFactory", "Finished", "MlEndpointResource", "Outcome", "Request", "RequestFailed",
+           "Wait", "derive_endpoint_id", "is_settled", "short_reason"]
 
 
 def derive_endpoint_id(stack_id: str, logical_id: str, request_id: str) -> str:
     """A valid endpoint id, the same for every invocation of one request: the logical id's
     letters and digits, then a hash of the stack, the logical id and the request."""
-    digest = hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()[:_HASH_LENGTH]
-    prefix = re.sub(r"[^A-Za-z0-9]", "", logical_id)[: ENDPOINT_ID_MAX_LENGTH - _HASH_LENGTH - 1] or "endpoint"
-    return check_endpoint_id(f"{prefix}-{digest}")
-
-
-def short_reason(text: str, limit: int = REASON_LIMIT) -> str:
-    """The reason cut to fit CloudFormation's display, keeping its start (what failed and why)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return check_endpoint_id(derive_id(stack_id, logical_id, request_id, "endpoint"))
 
 
 def is_settled(status: str) -> bool:
@@ -142,26 +60,11 @@ def is_settled(status: str) -> bool:
     return status in (READY, FAILED)
 
 
-class MlEndpointResource:
+class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
     """One request (event) for a Custom::NeptuneMlEndpoint: decisions here, calls in the client."""
 
-    def __init__(self, request: Request, client_factory: ClientFactory = NeptuneDataClient,
-                 markers: MarkerStore | None = None) -> None:
-        self.request = request
-        self._client_factory = client_factory
-        self._markers: MarkerStore = markers if markers is not None else EventBridgeMarkers()
-        self.marked = False
-        """True once this request has a creation marker to remove when it is answered."""
-
-    # --- the first step ------------------------------------------------------------
-
-    def start(self) -> Outcome:
-        """on_create / on_update / on_delete: the request's first calls."""
-        steps = {"Create": self.on_create, "Update": self.on_update, "Delete": self.on_delete}
-        step = steps.get(self.request.request_type)
-        if step is None:
-            raise RequestFailed(f"Unknown RequestType {self.request.request_type!r}", None)
-        return step()
+    noun = "endpoint"
+    id_prop = "endpoint_id"
 
     def on_create(self) -> Outcome:
         spec = self._parse()
@@ -292,110 +195,14 @@ class MlEndpointResource:
 
         return self._guarded(endpoint_id, create_or_adopt)
 
-    def _create_named(self, client: NeptuneDataClient, spec: EndpointSpec, endpoint_id: str) -> Outcome:
-        """Create under an explicit id, which anybody may have taken: adopt only with this request's marker.
+    def _lookup(self, client: NeptuneDataClient, resource_id: str) -> EndpointStatus | None:
+        return client.get_endpoint(resource_id)
 
-        The rule: an endpoint under an explicit id is this request's own when (a) a marker of this
-        RequestId says Neptune accepted its create, or (b) within this invocation the id was free,
-        the create was sent, and Neptune refused only a repeat of it (an earlier attempt went
-        unanswered). Anything else is somebody else's endpoint, or cannot be told apart from one:
-        the request fails and reports no endpoint, so the rollback's Delete leaves it alone.
-        """
-        if len(self.request.logical_id) > LOGICAL_ID_MAX:
-            raise RequestFailed(
-                f"{self.request.request_type}: the logical id is longer than the {LOGICAL_ID_MAX} characters the "
-                "creation marker of an explicit Id allows; nothing was created. Shorten the logical id",
-                self.physical_id_on_failure(None))
-        existing = client.get_endpoint(endpoint_id)
-        marker = self._read_marker()
-        own = marker if marker is not None and marker.belongs_to(self.request.request_id, endpoint_id) else None
-        if own is not None:
-            self.marked = True
-        if existing is not None and self._restores_previous(marker, endpoint_id):
-            logger.info("Update: endpoint %s is the one this resource held before its replacement; "
-                        "returning to it", endpoint_id)
-            return self._adopt(existing)
-        if existing is not None:
-            if own is None or own.phase != CREATED:
-                raise self._taken(endpoint_id, maybe_ours=own is not None)
-            self._refuse_if_deleting(existing)
-            logger.info("%s: endpoint %s was created by an earlier try of this request (%s); adopting it",
-                        self.request.request_type, endpoint_id, existing.status)
-            return Wait(Wait.READY, endpoint_id, arn=own.arn, creation_time=own.creation_time, marked=True)
-        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, SENDING,
-                                          previous=self._replaced_id()))
-        try:
-            started = client.create_endpoint(spec.create_request(endpoint_id, update=False))
-        except NeptuneApiError as error:
-            if client.get_endpoint(endpoint_id) is None:
-                raise
-            if not error.retried:
-                raise self._taken(endpoint_id, maybe_ours=False) from None
-            logger.info("%s: endpoint %s exists after a create whose first answer was lost; it is this "
-                        "request's", self.request.request_type, endpoint_id)
-            started = StartedEndpoint(endpoint_id, "", 0)
-        else:
-            logger.info("%s: creating endpoint %s", self.request.request_type, endpoint_id)
-        self._write_marker(CreationMarker(self.request.request_id, endpoint_id, CREATED, started.arn,
-                                          str(started.creation_time_in_millis), self._replaced_id()),
-                           required=False)
-        return replace(self._ready_wait(started), marked=True)
+    def _send_create(self, client: NeptuneDataClient, spec: EndpointSpec, resource_id: str) -> Started:
+        return client.create_endpoint(spec.create_request(resource_id, update=False))
 
-    def _replaced_id(self) -> str:
-        """The endpoint an Update replaces (its current physical id); "" for a Create."""
-        physical_id = self.request.physical_id
-        return physical_id if self.request.request_type == "Update" and is_endpoint_id(physical_id) else ""
-
-    def _restores_previous(self, marker: CreationMarker | None, endpoint_id: str) -> bool:
-        """A rollback to the endpoint this resource held before the replacement its marker records."""
-        return (self.request.request_type == "Update" and marker is not None and marker.previous == endpoint_id
-                and marker.endpoint_id == self.request.physical_id)
-
-    def _taken(self, endpoint_id: str, maybe_ours: bool) -> RequestFailed:
-        """The failure for an explicit id that names an endpoint this request cannot prove it made."""
-        kind = self.request.request_type
-        if maybe_ours:
-            reason = (f"{kind}: AlreadyExists: endpoint {endpoint_id} exists, and an earlier try of this request "
-                      "stopped while creating it, so it may not be this stack's. It is left alone: delete it "
-                      "if nothing else uses it, then deploy again")
-        else:
-            reason = (f"{kind}: AlreadyExists: endpoint id {endpoint_id} is taken by an endpoint this stack did "
-                      "not create; it is left alone. Choose another Id (endpoint_id), or leave it out to derive one")
-        logger.info("%s: endpoint id %s is taken; not adopting it", kind, endpoint_id)
-        return RequestFailed(reason, self.physical_id_on_failure(None))
-
-    def _read_marker(self) -> CreationMarker | None:
-        try:
-            return self._markers.get(self._marker_name())
-        except MarkerError as error:
-            raise RequestFailed(f"{self.request.request_type}: {error}", self.physical_id_on_failure(None)) from None
-
-    def _write_marker(self, marker: CreationMarker, required: bool = True) -> None:
-        try:
-            self._markers.put(self._marker_name(), marker)
-        except MarkerError as error:
-            if required:
-                raise RequestFailed(f"{self.request.request_type}: {error}; nothing was created",
-                                    self.physical_id_on_failure(None)) from None
-            logger.info("%s: could not record that endpoint %s was created: %s", self.request.request_type,
-                        marker.endpoint_id, error)
-        self.marked = True
-
-    def forget_marker(self, answered_id: str | None) -> None:
-        """Remove this resource's marker once the request is answered with answered_id (Delete: any left
-        behind). A replacement keeps it: the Delete CloudFormation sends for one of the two endpoints
-        removes it, and until then a rollback may return to the previous endpoint."""
-        if self.request.request_type == "Update" and answered_id not in (None, self.request.physical_id):
-            return
-        if not (self.marked or self.request.request_type == "Delete"):
-            return
-        try:
-            self._markers.remove(self._marker_name())
-        except MarkerError as error:
-            logger.info("%s: the creation marker stays: %s", self.request.request_type, error)
-
-    def _marker_name(self) -> str:
-        return marker_name(self.request.stack_id, self.request.logical_id)
+    def _is_own_id(self, value: str) -> bool:
+        return is_endpoint_id(value)
 
     def _refuse_if_deleting(self, existing: EndpointStatus) -> None:
         """An endpoint being deleted cannot be adopted: its id is free only once it is gone."""
@@ -476,26 +283,12 @@ class MlEndpointResource:
 
     # --- helpers --------------------------------------------------------------------
 
-    def _guarded(self, endpoint_id: str, step: Callable[[], Outcome]) -> Outcome:
-        """Run a step; an API error fails the request, keeping the endpoint it concerns."""
-        try:
-            return step()
-        except NeptuneApiError as error:
-            raise RequestFailed(f"{self.request.request_type}: {error.reason}",
-                                self.physical_id_on_failure(endpoint_id)) from None
-
     def _parse(self) -> EndpointSpec:
         try:
             return parse_properties(self.request.properties)
         except PropertyError as error:
             logger.info("%s: invalid property %s", self.request.request_type, error.property_name)
             raise RequestFailed(str(error), self.physical_id_on_failure(None)) from None
-
-    def physical_id_on_failure(self, endpoint_id: str | None) -> str | None:
-        """Create keeps the endpoint it started (None: none); Update and Delete keep their own."""
-        if self.request.request_type == "Create":
-            return endpoint_id
-        return self.request.physical_id or None
 
     def _old_neptune_endpoint(self) -> str | None:
         try:
@@ -513,11 +306,6 @@ class MlEndpointResource:
         if self.request.request_type == "Delete":
             return self._client_factory(*parse_connection(self.request.properties))
         return self._client_for(self._parse())
-
-    @staticmethod
-    def _ready_wait(started: StartedEndpoint) -> Wait:
-        return Wait(Wait.READY, started.endpoint_id, arn=started.arn,
-                    creation_time=str(started.creation_time_in_millis))
 
     @staticmethod
     def _attributes(wait: Wait, status: EndpointStatus) -> dict[str, str]:

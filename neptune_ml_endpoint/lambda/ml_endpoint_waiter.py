@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ml_endpoint_resource import MlEndpointResource, Outcome, Wait
+from custom_resource import NeptuneMlResource, Outcome, Wait
 from neptune_data_client import env_number
 
 from neptune_ml_endpoint.schema import ENV_SAFETY_MARGIN_SECONDS, ENV_WAIT_FIRST_SECONDS, ENV_WAIT_MAX_SECONDS
@@ -56,7 +56,7 @@ class Deadline:
         return self._end - time.monotonic()
 
 
-def wait_in_invocation(resource: MlEndpointResource, outcome: Outcome, deadline: Deadline,
+def wait_in_invocation(resource: NeptuneMlResource[Any, Any], outcome: Outcome, deadline: Deadline,
                        settings: WaitSettings, sleep: Callable[[float], None] = time.sleep) -> Outcome:
     """Check again and again while the outcome is a Wait and the deadline allows another pause."""
     pause = settings.first_pause

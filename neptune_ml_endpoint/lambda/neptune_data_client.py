@@ -1,4 +1,6 @@
-"""The three Neptune Data API calls an ML endpoint resource makes, through boto3's neptunedata.
+"""The Neptune Data API calls the resources make, through boto3's neptunedata: Get, Create and
+Delete of ML endpoints; Start, Get and Cancel of data processing, model training and model
+transform jobs.
 
 The client talks to the cluster at the resource's NeptuneEndpoint, in the region named by
 AWS_REGION, with botocore's "standard" retry mode: throttling (429
@@ -22,6 +24,7 @@ Environment variables (optional; names in neptune_ml_endpoint.schema):
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import random
@@ -35,6 +38,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.model import NoShapeFoundError
 
+from neptune_ml_endpoint.contract.jobs import UNMODELLED_TRAINING_FIELDS
 from neptune_ml_endpoint.schema import (
     ENV_CLIENT_TIMEOUT_RETRIES,
     ENV_CONNECT_TIMEOUT,
@@ -125,6 +129,72 @@ class StartedEndpoint:
     creation_time_in_millis: int
 
 
+Started = StartedEndpoint
+"""Any Create or Start answer: id, ARN and creation time."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of Neptune ML job: its operations and the nested SageMaker jobs its Get answer holds."""
+
+    noun: str
+    operation: str
+    """The operations' common part: DataProcessing in StartMLDataProcessingJob."""
+    method: str
+    """boto3's method part: data_processing in start_ml_data_processing_job."""
+    stages: tuple[str, ...]
+    main_stage: str
+    """The nested job whose ARN, log URL and output location the resource reports."""
+
+
+DATA_PROCESSING = JobKind("data processing job", "DataProcessing", "data_processing", ("processingJob",),
+                          "processingJob")
+MODEL_TRAINING = JobKind("model training job", "ModelTraining", "model_training",
+                         ("processingJob", "hpoJob", "modelTransformJob"), "hpoJob")
+MODEL_TRANSFORM = JobKind("model transform job", "ModelTransform", "model_transform",
+                          ("baseProcessingJob", "remoteModelTransformJob"), "remoteModelTransformJob")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A nested SageMaker job of a Get answer."""
+
+    field: str
+    name: str = ""
+    status: str = ""
+    arn: str = ""
+    output_location: str = ""
+    failure_reason: str = ""
+    log_url: str = ""
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """GetML*Job's answer."""
+
+    job_id: str
+    status: str
+    stages: tuple[Stage, ...] = ()
+    main_stage: str = ""
+
+    def stage(self, field: str) -> Stage:
+        return next((stage for stage in self.stages if stage.field == field), Stage(field))
+
+    @property
+    def main(self) -> Stage:
+        return self.stage(self.main_stage)
+
+    def failure_text(self) -> str:
+        """Every nested failure reason with its log URL; the main stage's log URL when none is given."""
+        parts = [f"{stage.field} {stage.name}: {stage.failure_reason}" + (f" (log: {stage.log_url})"
+                                                                           if stage.log_url else "")
+                 for stage in self.stages if stage.failure_reason]
+        if not parts:
+            log_url = next((stage.log_url for stage in self.stages if stage.log_url), "")
+            parts = ["Neptune gave no failureReason" + (f" (log: {log_url})" if log_url else "")]
+        return "; ".join(parts)
+
+
 @functools.lru_cache(maxsize=8)
 def _boto_client(neptune_endpoint: str, region: str | None, settings: ClientSettings) -> Any:
     """One neptunedata client per cluster address and settings, reused across invocations."""
@@ -135,7 +205,31 @@ def _boto_client(neptune_endpoint: str, region: str | None, settings: ClientSett
         read_timeout=settings.read_timeout,
         user_agent_extra=USER_AGENT_EXTRA,
     )
-    return boto3.client("neptunedata", endpoint_url=neptune_endpoint, config=config)
+    client = boto3.client("neptunedata", endpoint_url=neptune_endpoint, config=config)
+    events = client.meta.events
+    events.register(f"before-parameter-build.neptunedata.{_TRAINING_START}", _set_unmodelled_fields_aside)
+    events.register(f"before-call.neptunedata.{_TRAINING_START}", _add_unmodelled_fields_to_body)
+    return client
+
+
+_TRAINING_START = "StartMLModelTrainingJob"
+_UNMODELLED = "neptune_ml_unmodelled_fields"
+
+
+def _set_unmodelled_fields_aside(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Take the documented training fields botocore's model lacks out of the parameters it validates."""
+    unmodelled = {name: params.pop(name) for name in UNMODELLED_TRAINING_FIELDS if name in params}
+    if unmodelled:
+        context[_UNMODELLED] = unmodelled
+
+
+def _add_unmodelled_fields_to_body(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    """Put them into the serialized JSON body, before the request is signed."""
+    unmodelled = context.get(_UNMODELLED)
+    if unmodelled:
+        body = json.loads(params.get("body") or b"{}")
+        body.update(unmodelled)
+        params["body"] = json.dumps(body).encode()
 
 
 def botocore_retries_client_timeouts(client: Any) -> bool:
@@ -189,6 +283,42 @@ class NeptuneDataClient:
         """Start deleting the endpoint; False when Neptune does not know the id."""
         try:
             self._call("DeleteMLEndpoint", lambda: self._client.delete_ml_endpoint(id=endpoint_id, **self._role))
+        except NeptuneApiError as error:
+            if error.code == NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def start_job(self, kind: JobKind, request: dict[str, Any]) -> Started:
+        """StartML*Job with the request from JobSpec.start_request."""
+        start = getattr(self._client, f"start_ml_{kind.method}_job")
+        answer = self._call(f"StartML{kind.operation}Job", lambda: start(**request))
+        return Started(endpoint_id=answer.get("id") or request["id"], arn=answer.get("arn") or "",
+                       creation_time_in_millis=int(answer.get("creationTimeInMillis") or 0))
+
+    def get_job(self, kind: JobKind, job_id: str) -> JobStatus | None:
+        """The job's status and nested jobs, or None when Neptune does not know the id."""
+        get = getattr(self._client, f"get_ml_{kind.method}_job")
+        try:
+            answer = self._call(f"GetML{kind.operation}Job", lambda: get(id=job_id, **self._role))
+        except NeptuneApiError as error:
+            if error.code == NOT_FOUND:
+                return None
+            raise
+        stages = tuple(
+            Stage(field, name=str(nested.get("name") or ""), status=str(nested.get("status") or ""),
+                  arn=str(nested.get("arn") or ""), output_location=str(nested.get("outputLocation") or ""),
+                  failure_reason=str(nested.get("failureReason") or ""),
+                  log_url=str(nested.get("cloudwatchLogUrl") or ""))
+            for field in kind.stages if isinstance(nested := answer.get(field), dict)
+        )
+        return JobStatus(str(answer.get("id") or job_id), str(answer.get("status") or ""), stages, kind.main_stage)
+
+    def cancel_job(self, kind: JobKind, job_id: str, clean: bool) -> bool:
+        """Start cancelling a running job; False when Neptune does not know the id."""
+        cancel = getattr(self._client, f"cancel_ml_{kind.method}_job")
+        try:
+            self._call(f"CancelML{kind.operation}Job", lambda: cancel(id=job_id, clean=clean, **self._role))
         except NeptuneApiError as error:
             if error.code == NOT_FOUND:
                 return False
