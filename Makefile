@@ -29,7 +29,12 @@ export RELIABILITY_PROFILE
 CHECKOV_VERSION := $(shell sed -n 's/^checkov==//p' constraints.txt)
 CHECKOV_INSTALLED := $(VENV)/checkov/.installed-$(CHECKOV_VERSION)
 
-install: $(INSTALLED) $(NODE_INSTALLED) $(CHECKOV_INSTALLED)
+# graph-notebook (AWS's notebook client, which tests/local_api runs against the local API)
+# gets an environment of its own too, .venv/graph-notebook, pinned whole by the file it depends on.
+GRAPH_NOTEBOOK_PINS := tests/local_api/graph-notebook-constraints.txt
+GRAPH_NOTEBOOK_INSTALLED := $(VENV)/graph-notebook/.make-installed
+
+install: $(INSTALLED) $(NODE_INSTALLED) $(CHECKOV_INSTALLED) $(GRAPH_NOTEBOOK_INSTALLED)
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@echo "Installing Python packages into $(VENV) (on first use, about a minute)..."
@@ -41,6 +46,11 @@ $(CHECKOV_INSTALLED): constraints.txt | $(INSTALLED)
 	@echo "Installing checkov $(CHECKOV_VERSION) into $(VENV)/checkov for the template review (on first use)..."
 	python3 -m venv --clear $(VENV)/checkov
 	$(VENV)/checkov/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+$(GRAPH_NOTEBOOK_INSTALLED): constraints.txt $(GRAPH_NOTEBOOK_PINS) tests/local_api/graph_notebook_env.py | $(INSTALLED)
+	@echo "Installing graph-notebook into $(VENV)/graph-notebook for the notebook-client tests (on first use, about two minutes)..."
+	$(PY) tests/local_api/graph_notebook_env.py
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json

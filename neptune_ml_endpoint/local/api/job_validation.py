@@ -56,15 +56,22 @@ def parse_start_request(kind: Resource, body: bytes) -> JobRequest:
     if unknown:
         raise ApiError(ILLEGAL_ARGUMENT, f"{', '.join(map(repr, unknown))} is not a {operation} field; "
                                          f"the fields are {', '.join(types)}")
-    values = {name: _checked(name, types[name], value, members.get(name))
-              for name, value in fields.items() if value is not None}
     required = required_members(input_shape(operation))
+    values = {name: _checked(name, types[name], value, members.get(name))
+              for name, value in fields.items() if not _absent(name, value, required)}
     missing = [name for name in required if name not in values]
     if missing:
         raise ApiError(MISSING_PARAMETER, f"{missing[0]}: is missing. {operation} needs {', '.join(required)}")
     if kind is TRANSFORM:
         _check_transform_sources(values)
     return JobRequest(kind, values.get("id"), values)
+
+
+def _absent(name: str, value: Any, required: list[str]) -> bool:
+    """null, or "" in an optional field: not given. graph-notebook's %neptune_ml magics send "" for
+    every option left out ("id", "configFileName", "trainingInstanceType"), so a cluster takes it
+    as the default (a generated id, the default instance type)."""
+    return value is None or (value == "" and name not in required)
 
 
 def job_id_from_path(raw_segment: str) -> str:
