@@ -361,3 +361,26 @@ def test_over_tls_the_client_verifies_the_api_with_the_ca_it_is_given(
     graph_notebook.connect(tls_api)  # verify against certifi's public CAs: the test CA is not one
     with pytest.raises(ClientRaised, match="SSLError"):
         graph_notebook.call("dataprocessing_list")
+
+
+# --- the endpoint calls beside the jobs -----------------------------------------------------------
+
+
+def test_endpoint_calls_and_the_endpoint_wait(magics: GraphNotebook, api: LocalNeptuneMlApi,
+                                             clock: ManualClock) -> None:
+    training = _completed_training(magics, clock, _completed_processing(magics, clock))
+    finish = when_requested(api, "GetMLEndpoint", lambda: clock.advance(LONG_AGO))
+    run = magics.magic(f"endpoint create --id ep-1 --model-training-job-id {training} --wait --wait-interval 1")
+    finish.join()
+    assert run.ok()["status"] == "InService" and "Endpoint creation is finished" in run.printed
+    # The magic's --update sends a JSON true; the user guide's examples send the string "true".
+    assert magics.magic(f"endpoint create --update --id ep-1 --model-training-job-id {training}").ok()["id"] == "ep-1"
+    clock.advance(LONG_AGO)
+    updated = magics.call("endpoints_create", model_training_job_id=training, id="ep-1", update="true")
+    assert updated.sent["update"] == "true" and updated.status == 200
+    assert magics.call("endpoints_status", "ep-1").body["status"] == "Updating"
+    assert magics.call("endpoints").body == {"ids": ["ep-1"]}
+    deleted = magics.call("endpoints_delete", "ep-1")
+    assert (deleted.method, deleted.target, deleted.body) == ("DELETE", "/ml/endpoints/ep-1", {"status": "Deleting"})
+    clock.advance(LONG_AGO)
+    assert magics.call("endpoints_status", "ep-1").error(404)[0] == "MLResourceNotFoundException"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -95,6 +96,10 @@ def _post(api: LocalNeptuneMlApi, kind: str, body: object) -> tuple[int, dict[st
          "inputDataS3Location: is missing. StartMLDataProcessingJob needs inputDataS3Location"),
         ("modeltransform", {"trainingJobName": "t"}, "MissingParameterException",
          "modelTransformOutputS3Location: is missing"),
+        ("dataprocessing", {**PROCESSING, "inputDataS3Location": ""}, "InvalidParameterException",
+         "inputDataS3Location: '' is not an S3 URI"),
+        ("modeltransform", {**TRANSFORM, "trainingJobName": "", "id": ""}, "MissingParameterException",
+         "dataProcessingJobId: is missing"),
         ("modeltraining", "{not json", "BadRequestException", "not JSON"),
         ("modeltransform", [TRANSFORM], "BadRequestException", "must be a JSON object"),
     ],
@@ -107,6 +112,15 @@ def test_start_rejects_bodies_boto3_would_never_send(
     assert set(answer) == {"requestId", "code", "detailedMessage"}
     assert words in answer["detailedMessage"]
     assert api.job_ids(kind) == []
+
+
+def test_an_empty_string_in_an_optional_field_is_not_given(api: LocalNeptuneMlApi) -> None:
+    """graph-notebook's magics send "" for each option left out: a generated id, the default instance type."""
+    status, answer = _post(api, "dataprocessing", {**PROCESSING, "id": "", "configFileName": "",
+                                                   "processingInstanceType": "", "modelType": ""})
+    assert status == 200
+    assert str(uuid.UUID(answer["id"])) == answer["id"]
+    assert api.job_ids("dataprocessing") == [answer["id"]]
 
 
 def test_training_accepts_the_user_guides_fields_that_boto3_lacks(

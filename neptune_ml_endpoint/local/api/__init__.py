@@ -34,6 +34,8 @@ Behaviour:
   locations, starts with "failing-" ends Failed, with failureReason and cloudwatchLogUrl
   in its nested SageMaker job.
 - update=true (or "true" in any case) needs an existing endpoint that is InService or Failed.
+- An empty string in an optional field of a job Start counts as not given (graph-notebook's
+  %neptune_ml magics send "" for every option left out).
 - SigV4 signatures are accepted and not checked (a cluster with IAM auth off).
 - Faults and a rate limit can be injected (see faults.py) to exercise client retries.
 """
