@@ -33,6 +33,8 @@ class GraphNotebook:
         self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.ready = self._answer()
+        self.signed = False
+        """Whether the client signs its requests with SigV4 (connected with iam=True)."""
         assert self.ready.get("version") == pinned_version(), self.ready
 
     def _read(self) -> None:
@@ -65,6 +67,7 @@ class GraphNotebook:
         answer = self._ask(op="connect", host=host, port=int(port), ssl=scheme == "https",
                            ssl_verify=ssl_verify, iam=iam, region="us-east-1")
         assert answer["iam_enabled"] is iam, answer
+        self.signed = iam
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Exchange:
         """A Client method's HTTP exchange; raises ClientRaised when the client itself raised."""
