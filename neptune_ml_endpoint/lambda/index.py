@@ -1,6 +1,6 @@
-"""Lambda entry point of Custom::NeptuneMlEndpoint: crhelper glue only.
+"""Lambda entry point of every resource type (the endpoint and the three jobs): crhelper glue only.
 
-A request's first invocation runs its first step here, waiting for the endpoint while the
+A request's first invocation runs its first step here, waiting for the endpoint or job while the
 invocation has time. Then crhelper answers: a finished (or failed) request goes to a
 CfnResource without poll functions, which replays the outcome and sends the answer at once; a
 request still waiting goes to a CfnResource with poll functions, which replays the outcome and
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from crhelper import CfnResource, log_helper
-from custom_resource import Finished, Outcome, Request, RequestFailed, Wait
-from ml_endpoint_resource import MlEndpointResource
+from custom_resource import Finished, NeptuneMlResource, Outcome, Request, RequestFailed, Wait
 from ml_endpoint_waiter import Deadline, WaitSettings, wait_in_invocation
+from resource_types import resource_for
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class _FirstStep:
 class _Polled:
     """The resource whose poll invocation answered its request, if this one did."""
 
-    answered_by: MlEndpointResource | None = None
+    answered_by: NeptuneMlResource[Any, Any] | None = None
     answered_id: str | None = None
 
 
@@ -68,7 +68,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
             _polled.answered_by.forget_marker(_polled.answered_id)
         return
     resource, first = _run_first_step(event, context)
-    outcome = _hand_over_or_fail(first, event)
+    outcome = _hand_over_or_fail(first, event, resource.noun if resource is not None else None)
     _first_step.outcome = outcome
     try:
         _helper(polling=isinstance(outcome, Wait))(event, context)
@@ -79,11 +79,11 @@ def handler(event: dict[str, Any], context: Any) -> None:
         resource.forget_marker(outcome.physical_id)
 
 
-def _run_first_step(event: dict[str, Any], context: Any) -> tuple[MlEndpointResource | None, Answer]:
+def _run_first_step(event: dict[str, Any], context: Any) -> tuple[NeptuneMlResource[Any, Any] | None, Answer]:
     """Start the request and wait in this invocation; every exception becomes a failure."""
-    resource: MlEndpointResource | None = None
+    resource: NeptuneMlResource[Any, Any] | None = None
     try:
-        resource = MlEndpointResource(Request.from_event(event))
+        resource = resource_for(Request.from_event(event))
         settings = WaitSettings.from_environment()
         deadline = Deadline(context, settings.safety_margin)
         return resource, wait_in_invocation(resource, resource.start(), deadline, settings)
@@ -95,7 +95,7 @@ def _run_first_step(event: dict[str, Any], context: Any) -> tuple[MlEndpointReso
         return resource, RequestFailed(f"Unexpected {type(error).__name__}: {error}", physical_id)
 
 
-def _hand_over_or_fail(outcome: Answer, event: dict[str, Any]) -> Answer:
+def _hand_over_or_fail(outcome: Answer, event: dict[str, Any], wait_noun: str | None = None) -> Answer:
     """A Wait that polling can carry on with goes to polling; other Waits fail with the reason why."""
     if not isinstance(outcome, Wait):
         return outcome
@@ -105,14 +105,15 @@ def _hand_over_or_fail(outcome: Answer, event: dict[str, Any]) -> Answer:
             f"Update: endpoint {outcome.endpoint_id} was still busy with an earlier change when this "
             "invocation ran out of time, so the update was not sent. Update the stack again once it is "
             "InService", str(event.get("PhysicalResourceId") or "") or None)
+    noun = "endpoint" if wait_noun is None else wait_noun
     if len(str(event["LogicalResourceId"])) > POLLING_LOGICAL_ID_MAX:
         physical_id = outcome.endpoint_id if request_type != "Update" else event.get("PhysicalResourceId")
         return RequestFailed(
-            f"{request_type}: endpoint {outcome.endpoint_id} is not ready yet and the logical id is longer "
+            f"{request_type}: {noun} {outcome.endpoint_id} is not ready yet and the logical id is longer "
             f"than the {POLLING_LOGICAL_ID_MAX} characters crhelper's polling allows. Shorten the logical id",
             physical_id)
-    logger.info("%s: endpoint %s is not done within this invocation; polling every minute",
-                request_type, outcome.endpoint_id)
+    logger.info("%s: %s %s is not done within this invocation; polling every minute",
+                request_type, noun, outcome.endpoint_id)
     return outcome
 
 
@@ -142,7 +143,7 @@ def _replay_first_step(helper: CfnResource) -> CrhelperFunction:
 
 def _poll_once(helper: CfnResource) -> CrhelperFunction:
     def poll(event: dict[str, Any], context: Any) -> str | None:
-        resource = MlEndpointResource(Request.from_event(event))
+        resource = resource_for(Request.from_event(event))
         try:
             wait = Wait.from_data(helper.Data)
             outcome: Answer = resource.check(wait)

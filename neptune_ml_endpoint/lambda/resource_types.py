@@ -1,0 +1,21 @@
+"""Which resource class serves a request: one per CloudFormation resource type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custom_resource import NeptuneMlResource, Request, RequestFailed
+from ml_endpoint_resource import MlEndpointResource
+from ml_job_resource import JOB_TYPES, MlJobResource
+
+from neptune_ml_endpoint.schema import RESOURCE_TYPE, RESOURCE_TYPES
+
+
+def resource_for(request: Request) -> NeptuneMlResource[Any, Any]:
+    """The resource that decides this request; an event without ResourceType is an endpoint's."""
+    if request.resource_type in ("", RESOURCE_TYPE):
+        return MlEndpointResource(request)
+    if request.resource_type in JOB_TYPES:
+        return MlJobResource(request)
+    raise RequestFailed(f"ResourceType {request.resource_type!r} is not served by this handler; it serves "
+                        f"{', '.join(RESOURCE_TYPES)}", request.physical_id or None)

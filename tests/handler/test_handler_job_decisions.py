@@ -1,0 +1,269 @@
+"""The job resources' decisions, in milliseconds, against a fake client through the resource's seams.
+
+The wire (crhelper, boto3 over HTTP, the local API) is covered by test_handler_jobs.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from neptune_ml_endpoint import schema
+
+PROCESSING = {"NeptuneEndpoint": "https://cluster:8182", "InputDataS3Location": "s3://bucket/in/",
+              "ProcessedDataS3Location": "s3://bucket/out/"}
+
+
+@dataclass
+class FakeJobs:
+    """Start, Get and Cancel over a dict of job id -> status."""
+
+    jobs: dict[str, str] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    refuse_start: Any = None
+    refuse_cancel: Any = None
+
+    def get_job(self, kind: Any, job_id: str) -> Any:
+        import neptune_data_client
+
+        self.calls.append(("get", job_id))
+        status = self.jobs.get(job_id)
+        if status is None:
+            return None
+        stage = neptune_data_client.Stage(kind.main_stage, name=job_id, status=status, arn=f"arn:{job_id}",
+                                          failure_reason="AlgorithmError: See job logs" if status == "Failed" else "",
+                                          log_url=f"https://logs/{job_id}")
+        return neptune_data_client.JobStatus(job_id, status, (stage,), kind.main_stage)
+
+    def start_job(self, kind: Any, request: dict[str, Any]) -> Any:
+        import neptune_data_client
+
+        self.calls.append(("start", request["id"]))
+        if self.refuse_start is not None:
+            self.jobs.setdefault(request["id"], "InProgress")
+            raise self.refuse_start
+        self.jobs[request["id"]] = "InProgress"
+        return neptune_data_client.Started(request["id"], f"arn:{request['id']}", 7)
+
+    def cancel_job(self, kind: Any, job_id: str, clean: bool) -> bool:
+        self.calls.append(("cancel-clean" if clean else "cancel", job_id))
+        if self.refuse_cancel is not None:
+            raise self.refuse_cancel
+        if job_id not in self.jobs:
+            return False
+        self.jobs[job_id] = "Stopping"
+        return True
+
+    def started(self) -> list[str]:
+        return [job_id for call, job_id in self.calls if call == "start"]
+
+
+@dataclass
+class FakeMarkers:
+    markers: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        return self.markers.get(name)
+
+    def put(self, name: str, marker: Any) -> None:
+        self.markers[name] = marker
+
+    def remove(self, name: str) -> None:
+        self.markers.pop(name, None)
+
+
+@dataclass
+class World:
+    neptune: FakeJobs
+    markers: FakeMarkers
+    now: list[float]
+
+    def resource(self, request_type: str = "Create", properties: dict[str, Any] | None = None, **event: Any) -> Any:
+        import custom_resource
+        import ml_job_resource
+
+        request = custom_resource.Request(request_type, "stack-1", "Processing", event.pop("request_id", "request-1"),
+                                          properties if properties is not None else PROCESSING,
+                                          resource_type=schema.DATA_PROCESSING_TYPE, **event)
+        return ml_job_resource.MlJobResource(request, lambda address, role: self.neptune,  # type: ignore[arg-type,return-value]
+                                             self.markers, clock=lambda: self.now[0])
+
+    def derived(self, properties: dict[str, Any] = PROCESSING, run: int = 1) -> str:
+        import ml_job_resource
+
+        spec = schema.parse_job_properties(schema.DATA_PROCESSING, properties)
+        return str(ml_job_resource.derive_job_id("stack-1", "Processing", spec.configuration_key(), run))
+
+
+@pytest.fixture
+def world(handler_module: object) -> World:
+    return World(FakeJobs(), FakeMarkers(), [1000.0])
+
+
+def test_the_derived_id_depends_on_the_configuration_and_run_key_but_not_on_clean(world: World) -> None:
+    base = world.derived()
+
+    assert world.derived({**PROCESSING, "Clean": "true"}) == base
+    assert world.derived({**PROCESSING, "RunKey": "v2"}) != base
+    assert world.derived({**PROCESSING, "ProcessingInstanceType": "ml.r5.large"}) != base
+    assert world.derived(run=2) != base
+
+
+@pytest.mark.parametrize("status", ["InProgress", "Completed"])
+def test_a_job_of_this_configuration_that_runs_or_completed_is_adopted(world: World, status: str) -> None:
+    world.neptune.jobs[world.derived()] = status
+
+    outcome = world.resource().start()
+
+    assert outcome.resource_id == world.derived()
+    assert world.neptune.started() == []
+
+
+@pytest.mark.parametrize("status", ["Failed", "Stopped", "Stopping"])
+def test_a_configuration_whose_run_ended_unsuccessfully_starts_its_next_run(world: World, status: str) -> None:
+    world.neptune.jobs[world.derived()] = status
+
+    outcome = world.resource().start()
+
+    assert world.neptune.started() == [world.derived(run=2)] == [outcome.resource_id]
+
+
+def test_a_start_refused_after_a_lost_answer_adopts_the_job_it_made(world: World) -> None:
+    import neptune_data_client
+
+    world.neptune.refuse_start = neptune_data_client.NeptuneApiError("StartMLDataProcessingJob", "BadRequestException",
+                                                                     "exists", retried=True)
+    outcome = world.resource().start()
+
+    assert outcome.resource_id == world.derived()
+    assert world.neptune.started() == [world.derived()]
+
+
+def test_an_update_that_only_changes_clean_reads_the_job_once_and_starts_nothing(world: World) -> None:
+    job_id = world.derived()
+    world.neptune.jobs[job_id] = "Completed"
+
+    outcome = world.resource("Update", {**PROCESSING, "Clean": "true"}, physical_id=job_id,
+                             old_properties=PROCESSING).start()
+
+    assert outcome.physical_id == job_id
+    assert world.neptune.calls == [("get", job_id)]
+
+
+def test_the_rollback_of_an_update_refused_for_its_properties_keeps_the_job(world: World) -> None:
+    job_id = world.derived()
+    world.neptune.jobs[job_id] = "Completed"
+
+    outcome = world.resource("Update", PROCESSING, physical_id=job_id,
+                             old_properties={**PROCESSING, "ProcessingInstanceType": "huge"}).start()
+
+    assert outcome.physical_id == job_id
+    assert world.neptune.started() == []
+
+
+def test_a_rollback_after_a_replacement_returns_to_the_completed_job(world: World) -> None:
+    old_id = world.derived()
+    world.neptune.jobs[old_id] = "Completed"
+    new = {**PROCESSING, "RunKey": "v2"}
+    world.neptune.jobs[world.derived(new)] = "Failed"
+
+    outcome = world.resource("Update", PROCESSING, physical_id=world.derived(new), old_properties=new).start()
+
+    assert outcome.resource_id == old_id
+    assert world.neptune.started() == []
+
+
+def test_an_explicit_id_with_a_new_configuration_is_refused_without_a_call(world: World) -> None:
+    import custom_resource
+
+    named = {**PROCESSING, "Id": "nightly"}
+    with pytest.raises(custom_resource.RequestFailed, match="jobs cannot be changed") as failed:
+        world.resource("Update", {**named, "RunKey": "v2"}, physical_id="nightly", old_properties=named).start()
+
+    assert failed.value.physical_id == "nightly"
+    assert world.neptune.calls == []
+
+
+def test_the_rollback_of_a_move_to_another_explicit_id_keeps_the_current_job(world: World) -> None:
+    world.neptune.jobs["nightly"] = "Completed"
+    named = {**PROCESSING, "Id": "nightly"}
+
+    outcome = world.resource("Update", named, physical_id="nightly",
+                             old_properties={**named, "Id": "taken", "RunKey": "v2"}).start()
+
+    assert outcome.physical_id == "nightly"
+    assert world.neptune.started() == []
+
+
+def test_a_running_job_is_cancelled_when_the_service_timeout_is_nearly_up(world: World) -> None:
+    import custom_resource
+
+    resource = world.resource(properties={**PROCESSING, "ServiceTimeout": "600"})
+    wait = resource.start()
+    assert wait.give_up_at == 1000.0 + 600 - 120
+
+    world.now[0] = wait.give_up_at - 1
+    assert resource.check(wait) == wait
+    world.now[0] = wait.give_up_at
+    with pytest.raises(custom_resource.RequestFailed, match="ServiceTimeout was nearly up") as failed:
+        resource.check(wait)
+
+    assert failed.value.physical_id == wait.resource_id
+    assert ("cancel", wait.resource_id) in world.neptune.calls
+
+
+def test_a_short_service_timeout_keeps_back_a_quarter_of_it(world: World) -> None:
+    wait = world.resource(properties={**PROCESSING, "ServiceTimeout": "40"}).start()
+
+    assert wait.give_up_at == 1000.0 + 40 - 10
+
+
+def test_a_failed_job_fails_the_request_with_the_nested_reason_and_log_url(world: World) -> None:
+    import custom_resource
+
+    resource = world.resource()
+    wait = resource.start()
+    world.neptune.jobs[wait.resource_id] = "Failed"
+
+    with pytest.raises(custom_resource.RequestFailed) as failed:
+        resource.check(wait)
+
+    assert failed.value.reason == (f"Create: data processing job {wait.resource_id} ended Failed: processingJob "
+                                   f"{wait.resource_id}: AlgorithmError: See job logs (log: https://logs/"
+                                   f"{wait.resource_id})")
+
+
+@pytest.mark.parametrize(("status", "calls"), [
+    ("InProgress", ["get", "cancel-clean"]), ("Stopping", ["get"]), ("Completed", ["get"]), ("Failed", ["get"]),
+    (None, ["get"]),
+])
+def test_delete_cancels_only_a_running_job(world: World, status: str | None, calls: list[str]) -> None:
+    if status is not None:
+        world.neptune.jobs["job-1"] = status
+
+    outcome = world.resource("Delete", {**PROCESSING, "Clean": "true"}, physical_id="job-1").start()
+
+    assert [call for call, _ in world.neptune.calls] == calls
+    assert type(outcome).__name__ == ("Wait" if status in ("InProgress", "Stopping") else "Finished")
+
+
+def test_a_cancel_refused_because_the_job_just_finished_looks_again(world: World) -> None:
+    import neptune_data_client
+
+    world.neptune.jobs["job-1"] = "InProgress"
+    world.neptune.refuse_cancel = neptune_data_client.NeptuneApiError("CancelMLDataProcessingJob",
+                                                                      "PreconditionsFailedException", "Completed")
+    resource = world.resource("Delete", PROCESSING, physical_id="job-1")
+    wait = resource.start()
+    world.neptune.jobs["job-1"] = "Completed"
+
+    assert type(resource.check(wait)).__name__ == "Finished"
+
+
+def test_delete_with_properties_that_never_started_a_job_calls_nothing(world: World) -> None:
+    outcome = world.resource("Delete", {"InputDataS3Location": "s3://bucket/in/"}, physical_id="job-1").start()
+
+    assert outcome.physical_id == "job-1"
+    assert world.neptune.calls == []

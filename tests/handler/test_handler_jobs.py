@@ -1,0 +1,327 @@
+"""The three job resource types end to end: real crhelper, boto3 over HTTP to the local Neptune ML API,
+CloudFormation-shaped events with string properties."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from handler_driver import FAST, SAFETY_MARGIN, STACK_ID, CloudFormation, LambdaContext, json_input
+
+from neptune_ml_endpoint import schema
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+from neptune_ml_endpoint.local.cloudformation.testing import (
+    SERVICE_TOKEN,
+    CustomResourceRequest,
+    custom_resource_event,
+)
+
+QUICK = 0.1
+SLOW = 1.0
+"""Seconds a slow job runs in these tests: longer than a short first invocation waits."""
+FIRST_INVOCATION = SAFETY_MARGIN + 0.3
+
+
+@dataclass(frozen=True)
+class JobCase:
+    resource_type: str
+    api_kind: str
+    logical_id: str
+    needs: tuple[str, ...]
+    """Kinds of completed jobs the job's properties name."""
+
+
+PROCESSING = JobCase(schema.DATA_PROCESSING_TYPE, "dataprocessing", "Processing", ())
+TRAINING = JobCase(schema.MODEL_TRAINING_TYPE, "modeltraining", "Training", ("dataprocessing",))
+TRANSFORM = JobCase(schema.MODEL_TRANSFORM_TYPE, "modeltransform", "Transform", ("dataprocessing", "modeltraining"))
+CASES = (PROCESSING, TRAINING, TRANSFORM)
+
+
+class Jobs:
+    """Events for job resources, and the jobs they need, on top of the endpoint tests' driver."""
+
+    def __init__(self, cloudformation: CloudFormation) -> None:
+        self.cf = cloudformation
+        self.api = cloudformation.api
+
+    def completed(self, kind: str, job_id: str) -> str:
+        """A job started by hand (as in a notebook) and completed."""
+        import boto3
+
+        client = boto3.client("neptunedata", endpoint_url=self.api.url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        if kind == "dataprocessing":
+            client.start_ml_data_processing_job(id=job_id, inputDataS3Location="s3://bucket/export/",
+                                                processedDataS3Location="s3://bucket/processed/")
+        elif kind == "modeltraining":
+            processing = self.completed("dataprocessing", f"{job_id}-data")
+            client.start_ml_model_training_job(id=job_id, dataProcessingJobId=processing,
+                                               trainModelS3Location="s3://bucket/training/")
+        _wait_until(lambda: self.api.job_status(kind, job_id) == "Completed")
+        return job_id
+
+    def properties(self, case: JobCase, **values: str) -> dict[str, Any]:
+        base: dict[str, Any] = {"ServiceToken": SERVICE_TOKEN, "NeptuneEndpoint": self.api.url}
+        if case is PROCESSING:
+            base |= {"InputDataS3Location": "s3://bucket/export/", "ProcessedDataS3Location": "s3://bucket/processed/"}
+        elif case is TRAINING:
+            base |= {"DataProcessingJobId": self.completed("dataprocessing", f"data-{uuid.uuid4().hex[:8]}"),
+                     "TrainModelS3Location": "s3://bucket/training/"}
+        else:
+            training = self.completed("modeltraining", f"model-{uuid.uuid4().hex[:8]}")
+            base |= {"DataProcessingJobId": f"{training}-data", "MlModelTrainingJobId": training,
+                     "ModelTransformOutputS3Location": "s3://bucket/transform/"}
+        return base | values
+
+    def event(self, case: JobCase, request_type: str, properties: dict[str, Any], *,
+              physical_id: str | None = None, old_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        request = CustomResourceRequest(request_type, case.logical_id, case.resource_type, SERVICE_TOKEN,
+                                        properties, old_properties, physical_id, request_id)
+        return custom_resource_event(request, STACK_ID, request_id,
+                                     self.cf.receiver.url_for(self.cf.key(case.logical_id, request_id)))
+
+    def starts(self, case: JobCase) -> list[str]:
+        return [str(r.endpoint_id) for r in self.api.requests()
+                if r.operation == f"StartML{_operation(case)}Job" and r.status_code == 200]
+
+    def operations(self, case: JobCase) -> list[str]:
+        return [str(r.operation) for r in self.api.requests() if _operation(case) in str(r.operation)]
+
+
+def _poll_rules_until_removed(cf: CloudFormation, limit: float = 15.0) -> None:
+    """Deliver every polling rule's Input, as EventBridge would each minute, until crhelper removes the rules."""
+    import time
+
+    end = time.monotonic() + limit
+    while rules := [rule for rule in cf.stubs.rules() if rule.targets]:
+        assert time.monotonic() < end, "polling did not end"
+        for rule in rules:
+            cf.handler(json_input(rule.targets[0].input), LambdaContext(30.0))
+        time.sleep(0.1)
+
+
+def _operation(case: JobCase) -> str:
+    return {"dataprocessing": "DataProcessing", "modeltraining": "ModelTraining",
+            "modeltransform": "ModelTransform"}[case.api_kind]
+
+
+def _wait_until(condition: Any, limit: float = 10.0) -> None:
+    import time
+
+    end = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def api() -> Iterator[LocalNeptuneMlApi]:
+    timings = Timings(FAST.creating, FAST.updating, FAST.deleting, processing=QUICK, training=QUICK,
+                      transform=QUICK, stopping=QUICK)
+    with LocalNeptuneMlApi(timings=timings) as started:
+        yield started
+
+
+@pytest.fixture
+def jobs(cloudformation: CloudFormation) -> Jobs:
+    return Jobs(cloudformation)
+
+
+def _slow(api: LocalNeptuneMlApi) -> None:
+    api.timings = Timings(FAST.creating, FAST.updating, FAST.deleting, processing=SLOW, training=SLOW,
+                          transform=SLOW, stopping=QUICK)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.api_kind)
+def test_create_starts_the_job_and_answers_once_it_is_completed(jobs: Jobs, case: JobCase) -> None:
+    answer = jobs.cf.send(jobs.event(case, "Create", jobs.properties(case)))
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    job_id = answer["PhysicalResourceId"]
+    assert job_id.startswith(case.logical_id + "-")
+    assert jobs.api.job_status(case.api_kind, job_id) == "Completed"
+    assert jobs.starts(case) == [job_id]
+    data = answer["Data"]
+    assert data["Id"] == job_id
+    assert data["Arn"].startswith("arn:aws:sagemaker:")
+    assert data["OutputS3Location"].startswith("s3://bucket/")
+    assert data["CloudwatchLogUrl"].startswith("https://")
+    assert int(data["CreationTimeInMillis"]) > 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.api_kind)
+def test_a_long_job_is_waited_for_across_invocations_by_polling(jobs: Jobs, case: JobCase) -> None:
+    properties = jobs.properties(case)
+    _slow(jobs.api)
+    event = jobs.event(case, "Create", properties)
+
+    jobs.cf.invoke(event, seconds=FIRST_INVOCATION)
+    assert jobs.cf.receiver.responses(jobs.cf.key_of(event)) == []
+    answer = jobs.cf.poll_until_answered(event)
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert jobs.api.job_status(case.api_kind, answer["PhysicalResourceId"]) == "Completed"
+    assert len(jobs.starts(case)) == 1
+
+
+def test_a_failing_job_fails_the_create_with_its_reason_and_log_url(jobs: Jobs) -> None:
+    properties = jobs.properties(TRAINING, TrainModelS3Location="s3://bucket/failing-model/")
+
+    answer = jobs.cf.send(jobs.event(TRAINING, "Create", properties))
+
+    assert answer["Status"] == "FAILED"
+    job_id = answer["PhysicalResourceId"]
+    assert answer["Reason"].startswith(f"Create: model training job {job_id} ended Failed: hpoJob ")
+    assert "AlgorithmError" in answer["Reason"]
+    assert "(log: https://" in answer["Reason"]
+    assert jobs.api.job_status("modeltraining", job_id) == "Failed"
+
+
+def test_a_retried_create_finds_the_job_the_first_invocation_started(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING)
+    _slow(jobs.api)
+    event = jobs.event(PROCESSING, "Create", properties)
+    jobs.cf.invoke(event, seconds=FIRST_INVOCATION)  # handed over to polling; Lambda then runs the event again
+
+    jobs.cf.invoke(event, seconds=30)
+
+    [answer, *_] = jobs.cf.receiver.responses(jobs.cf.key_of(event))
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert jobs.starts(PROCESSING) == [answer["PhysicalResourceId"]]
+    _poll_rules_until_removed(jobs.cf)  # the first invocation's polling answers too, and removes its rule
+
+
+def test_a_changed_configuration_is_a_new_job_and_an_unchanged_one_keeps_it(jobs: Jobs) -> None:
+    first = jobs.properties(PROCESSING)
+    created = jobs.cf.send(jobs.event(PROCESSING, "Create", first))["PhysicalResourceId"]
+
+    kept = jobs.cf.send(jobs.event(PROCESSING, "Update", {**first, "Clean": "true"}, physical_id=created,
+                                   old_properties=first))
+    changed = {**first, "ProcessingInstanceType": "ml.r5.large"}
+    replaced = jobs.cf.send(jobs.event(PROCESSING, "Update", changed, physical_id=created, old_properties=first))
+    rerun = jobs.cf.send(jobs.event(PROCESSING, "Update", {**changed, "RunKey": "2026-12-01"},
+                                    physical_id=replaced["PhysicalResourceId"], old_properties=changed))
+
+    assert kept["Status"] == "SUCCESS" and kept["PhysicalResourceId"] == created
+    assert replaced["Status"] == "SUCCESS" and replaced["PhysicalResourceId"] != created
+    assert rerun["Status"] == "SUCCESS" and rerun["PhysicalResourceId"] not in (created, replaced["PhysicalResourceId"])
+    assert jobs.starts(PROCESSING) == [created, replaced["PhysicalResourceId"], rerun["PhysicalResourceId"]]
+
+
+def test_the_rollback_of_a_failed_retrain_returns_to_the_completed_job_without_starting_one(jobs: Jobs) -> None:
+    good = jobs.properties(TRAINING)
+    created = jobs.cf.send(jobs.event(TRAINING, "Create", good))["PhysicalResourceId"]
+    bad = {**good, "TrainModelS3Location": "s3://bucket/failing-retrain/"}
+
+    failed = jobs.cf.send(jobs.event(TRAINING, "Update", bad, physical_id=created, old_properties=good))
+    rollback = jobs.cf.send(jobs.event(TRAINING, "Update", good, physical_id=created, old_properties=bad))
+
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == created
+    assert rollback["Status"] == "SUCCESS" and rollback["PhysicalResourceId"] == created
+    assert len(jobs.starts(TRAINING)) == 2
+
+
+def test_a_configuration_whose_job_failed_runs_again_under_the_next_id(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING, InputDataS3Location="s3://bucket/failing-export/")
+    failed = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
+    jobs.cf.send(jobs.event(PROCESSING, "Delete", properties, physical_id=failed["PhysicalResourceId"]))
+
+    again = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
+
+    assert again["Status"] == "FAILED"
+    assert again["PhysicalResourceId"] != failed["PhysicalResourceId"]
+    assert len(jobs.starts(PROCESSING)) == 2
+
+
+def test_delete_cancels_a_running_job_with_clean_and_answers_once_it_has_stopped(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING, Clean="true")
+    _slow(jobs.api)
+    event = jobs.event(PROCESSING, "Create", properties)
+    jobs.cf.invoke(event, seconds=FIRST_INVOCATION)
+    [job_id] = jobs.starts(PROCESSING)
+
+    answer = jobs.cf.send(jobs.event(PROCESSING, "Delete", properties, physical_id=job_id))
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert jobs.api.job_status("dataprocessing", job_id) == "Stopped"
+    cancels = [r for r in jobs.api.requests() if r.operation == "CancelMLDataProcessingJob"]
+    assert len(cancels) == 1
+    jobs.cf.poll_until_answered(event)  # the create's polling ends too: the job it waited for stopped
+    assert jobs.cf.receiver.responses(jobs.cf.key_of(event))[0]["Status"] == "FAILED"
+
+
+def test_delete_leaves_a_finished_job_alone(jobs: Jobs) -> None:
+    properties = jobs.properties(TRANSFORM)
+    job_id = jobs.cf.send(jobs.event(TRANSFORM, "Create", properties))["PhysicalResourceId"]
+
+    answer = jobs.cf.send(jobs.event(TRANSFORM, "Delete", properties, physical_id=job_id))
+
+    assert answer["Status"] == "SUCCESS"
+    assert "CancelMLModelTransformJob" not in jobs.operations(TRANSFORM)
+
+
+def test_an_explicit_id_taken_by_a_job_made_by_hand_is_left_alone(jobs: Jobs) -> None:
+    jobs.completed("dataprocessing", "made-by-hand")
+
+    answer = jobs.cf.send(jobs.event(PROCESSING, "Create", jobs.properties(PROCESSING, Id="made-by-hand")))
+    delete = jobs.cf.send(jobs.event(PROCESSING, "Delete", jobs.properties(PROCESSING, Id="made-by-hand"),
+                                     physical_id=answer["PhysicalResourceId"]))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("Create: AlreadyExists: data processing job id made-by-hand is taken")
+    assert answer["PhysicalResourceId"] != "made-by-hand"
+    assert delete["Status"] == "SUCCESS"
+    assert jobs.starts(PROCESSING) == ["made-by-hand"]
+    assert "CancelMLDataProcessingJob" not in jobs.operations(PROCESSING)
+
+
+def test_an_explicit_id_is_used_and_a_changed_configuration_under_it_is_refused(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING, Id="nightly-processing")
+    created = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
+    changed = {**properties, "ProcessingInstanceType": "ml.r5.large"}
+
+    update = jobs.cf.send(jobs.event(PROCESSING, "Update", changed, physical_id="nightly-processing",
+                                     old_properties=properties))
+
+    assert created["Status"] == "SUCCESS" and created["PhysicalResourceId"] == "nightly-processing"
+    assert update["Status"] == "FAILED" and update["PhysicalResourceId"] == "nightly-processing"
+    assert "jobs cannot be changed" in update["Reason"] and "(job_id)" in update["Reason"]
+    assert jobs.starts(PROCESSING) == ["nightly-processing"]
+
+
+def test_invalid_properties_fail_naming_the_property_before_any_job_starts(jobs: Jobs) -> None:
+    properties = jobs.properties(TRAINING, MaxHPONumberOfTrainingJobs="many", Typo="x")
+    del properties["Typo"]
+
+    answer = jobs.cf.send(jobs.event(TRAINING, "Create", properties))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("MaxHPONumberOfTrainingJobs: 'many' is not a whole number")
+    assert jobs.starts(TRAINING) == []
+
+
+def test_a_job_still_running_near_the_service_timeout_is_cancelled_and_the_request_fails(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING, ServiceTimeout="1")
+    _slow(jobs.api)
+    jobs.api.timings = Timings(FAST.creating, FAST.updating, FAST.deleting, processing=30.0, stopping=QUICK)
+
+    answer = jobs.cf.send(jobs.event(PROCESSING, "Create", properties), seconds=SAFETY_MARGIN + 3)
+
+    assert answer["Status"] == "FAILED"
+    assert "was still running when the resource's ServiceTimeout was nearly up, so it was cancelled" in answer["Reason"]
+    [job_id] = jobs.starts(PROCESSING)
+    _wait_until(lambda: jobs.api.job_status("dataprocessing", job_id) == "Stopped")
+
+
+def test_a_throttled_api_still_gives_exactly_one_job(jobs: Jobs) -> None:
+    properties = jobs.properties(PROCESSING)
+    jobs.api.set_rate_limit(3)
+
+    answer = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert len(jobs.api.job_ids("dataprocessing")) == 1
