@@ -1,6 +1,6 @@
 """Fixtures that run the player's commands on a synthesized test app against a local Neptune ML API.
 
-The scenarios app (apps/scenarios_app.py) is synthesized once for the whole session; every
+The scenarios app (apps/scenarios_app.py) is synthesized once for every worker and run (player_support.synthesized); every
 command then gets that cloud assembly through --app, as `cdk deploy --app cdk.out` would.
 Each test has its own local API (short timings) and its own state folder.
 """
@@ -13,19 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from player_support import SCENARIOS_APP, LocalDeployment
+from player_support import LocalDeployment, synthesized
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
-from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 
 FAST = Timings(creating=0.5, updating=0.5, deleting=0.2)
 
 
 @pytest.fixture(scope="session")
-def scenarios_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scenarios_assembly() -> Path:
     """The scenarios app's cloud assembly: one stack artifact per version of the PlayerTest stack."""
-    folder = tmp_path_factory.mktemp("scenarios")
-    return synthesize(folder, folder / "cdk.out", app=SCENARIOS_APP)
+    return synthesized("scenarios_app.py")
 
 
 @pytest.fixture

@@ -4,24 +4,20 @@ for one stack, as the CDK CLI takes them; a name nothing declares is refused bef
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from player_support import APPS, LocalDeployment
+from player_support import LocalDeployment, synthesized
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 
-TWO_STACKS_APP = f"{sys.executable} {APPS / 'two_stacks_app.py'}"
 DEFAULT_JOB = "default-training-job"
 
 
 @pytest.fixture(scope="module")
-def two_stacks_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("two-stacks")
-    return synthesize(folder, folder / "cdk.out", app=TWO_STACKS_APP)
+def two_stacks_assembly() -> Path:
+    return synthesized("two_stacks_app.py")
 
 
 @pytest.fixture

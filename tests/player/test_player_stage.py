@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-from player_support import APPS, LocalDeployment
+from player_support import LocalDeployment, synthesized
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 from neptune_ml_endpoint.local.cloudformation.engine.assembly import read_assembly
-
-STAGED_APP = f"{sys.executable} {APPS / 'staged_app.py'}"
 
 
 @pytest.fixture(scope="module")
-def staged_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("staged")
-    return synthesize(folder, folder / "cdk.out", app=STAGED_APP)
+def staged_assembly() -> Path:
+    return synthesized("staged_app.py")
 
 
 def test_the_nested_assembly_is_read_with_dependencies_first(staged_assembly: Path) -> None:
