@@ -1,6 +1,6 @@
-"""Amazon Neptune ML inference endpoints as CloudFormation resources.
+"""Amazon Neptune ML inference endpoints and jobs as CloudFormation resources.
 
-    from neptune_ml_endpoint import NeptuneMlEndpoint, NeptuneCluster, ModelName
+    from neptune_ml_endpoint import NeptuneCluster, NeptuneMlDataProcessingJob, NeptuneMlEndpoint
 
 The CDK classes load on first use, so the local Neptune ML API and the Lambda
 handler can import this package without aws-cdk-lib.
@@ -13,21 +13,31 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from neptune_ml_endpoint.constructs import (
+        CustomModelParameters,
         INeptuneMlEndpoint,
+        INeptuneMlJob,
         ModelName,
         NeptuneCluster,
+        NeptuneMlDataProcessingJob,
         NeptuneMlEndpoint,
         NeptuneMlEndpointAttributes,
         NeptuneMlEndpointProvider,
+        NeptuneMlModelTrainingJob,
+        NeptuneMlModelTransformJob,
     )
 
 __all__ = [
+    "CustomModelParameters",
     "INeptuneMlEndpoint",
+    "INeptuneMlJob",
     "ModelName",
     "NeptuneCluster",
+    "NeptuneMlDataProcessingJob",
     "NeptuneMlEndpoint",
     "NeptuneMlEndpointAttributes",
     "NeptuneMlEndpointProvider",
+    "NeptuneMlModelTrainingJob",
+    "NeptuneMlModelTransformJob",
 ]
 
 

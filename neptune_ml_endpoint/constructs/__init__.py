@@ -1,16 +1,28 @@
-"""CDK constructs for Neptune ML inference endpoints."""
+"""CDK constructs for Neptune ML: inference endpoints and the jobs before them."""
 
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 from neptune_ml_endpoint.constructs.endpoint import NeptuneMlEndpoint
 from neptune_ml_endpoint.constructs.endpoint_base import INeptuneMlEndpoint, NeptuneMlEndpointAttributes
+from neptune_ml_endpoint.constructs.jobs import (
+    CustomModelParameters,
+    INeptuneMlJob,
+    NeptuneMlDataProcessingJob,
+    NeptuneMlModelTrainingJob,
+    NeptuneMlModelTransformJob,
+)
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
 from neptune_ml_endpoint.schema import ModelName
 
 __all__ = [
+    "CustomModelParameters",
     "INeptuneMlEndpoint",
+    "INeptuneMlJob",
     "ModelName",
     "NeptuneCluster",
+    "NeptuneMlDataProcessingJob",
     "NeptuneMlEndpoint",
     "NeptuneMlEndpointAttributes",
     "NeptuneMlEndpointProvider",
+    "NeptuneMlModelTrainingJob",
+    "NeptuneMlModelTransformJob",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,6 +11,7 @@ from constructs import Construct
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.declaration import check_timeout, checked_properties, declare
 from neptune_ml_endpoint.constructs.endpoint_base import (
     DEFAULT_VARIANT_NAME,
     ImportedNeptuneMlEndpoint,
@@ -19,16 +19,10 @@ from neptune_ml_endpoint.constructs.endpoint_base import (
     NeptuneMlEndpointAttributes,
     NeptuneMlEndpointBase,
 )
-from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+from neptune_ml_endpoint.constructs.jobs import INeptuneMlJob, job_id_of
 from neptune_ml_endpoint.schema import ModelName
 
-# crhelper names its polling rule LogicalResourceId + 8 characters, and rule names stop at 64.
-MAX_LOGICAL_ID_LENGTH = 64 - 8
-_LOGICAL_ID_HASH_LENGTH = 8
-
 DEFAULT_SERVICE_TIMEOUT = cdk.Duration.minutes(40)
-SERVICE_TIMEOUT_MIN_SECONDS = 1
-SERVICE_TIMEOUT_MAX_SECONDS = 3600
 
 
 class NeptuneMlEndpoint(NeptuneMlEndpointBase):
@@ -46,6 +40,8 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
         id: str,
         *,
         cluster: NeptuneCluster,
+        training_job: INeptuneMlJob | None = None,
+        transform_job: INeptuneMlJob | None = None,
         ml_model_training_job_id: str | None = None,
         ml_model_transform_job_id: str | None = None,
         model_name: ModelName | str | None = None,
@@ -62,8 +58,12 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
         """Declare the endpoint; bad values raise ValueError naming the property.
 
         :param cluster: the Neptune cluster whose Data API creates the endpoint.
-        :param ml_model_training_job_id: a completed model-training job (this or the next).
-        :param ml_model_transform_job_id: a completed model-transform job.
+        :param training_job: the model training job whose model to serve (a
+            :class:`NeptuneMlModelTrainingJob` of the app, or one from ``from_job_id``). A new
+            training job (a retrain) updates the endpoint in place. Give one of the four job props.
+        :param transform_job: the model transform job whose model to serve, likewise.
+        :param ml_model_training_job_id: a completed model-training job, by id.
+        :param ml_model_transform_job_id: a completed model-transform job, by id.
         :param model_name: the model type; by default the one the job used.
         :param instance_type: the ML instance type; Neptune's default is ml.m5.xlarge.
         :param instance_count: how many instances; Neptune's default is 1.
@@ -80,12 +80,16 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             group and dead-letter queue; every endpoint of the cluster in the stack must give the
             same key, or none. A key of this app gets a key-policy statement for CloudWatch Logs.
         """
+        if training_job is not None and ml_model_training_job_id is not None:
+            raise ValueError("training_job: give training_job or ml_model_training_job_id, not both")
+        if transform_job is not None and ml_model_transform_job_id is not None:
+            raise ValueError("transform_job: give transform_job or ml_model_transform_job_id, not both")
         try:
             properties = _endpoint_properties(
                 neptune_endpoint=cluster.data_api_url,
                 endpoint_id=endpoint_id,
-                training_job_id=ml_model_training_job_id,
-                transform_job_id=ml_model_transform_job_id,
+                training_job_id=job_id_of(training_job) or ml_model_training_job_id,
+                transform_job_id=job_id_of(transform_job) or ml_model_transform_job_id,
                 model_name=model_name.value if isinstance(model_name, ModelName) else model_name,
                 instance_type=instance_type,
                 instance_count=instance_count,
@@ -94,25 +98,14 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             )
         except schema.PropertyError as error:
             raise schema.in_construct_terms(error) from None
-        _check_service_timeout(service_timeout)
+        check_timeout("service_timeout", service_timeout)
         super().__init__(scope, id)
 
-        self.provider = NeptuneMlEndpointProvider.for_cluster(
-            self, cluster, encryption_key=handler_encryption_key
+        self.provider, self._resource = declare(
+            self, contract=schema.ENDPOINT, cluster=cluster, properties=properties,
+            removal_policy=removal_policy, service_timeout=service_timeout,
+            handler_encryption_key=handler_encryption_key,
         )
-        self._resource = cdk.CustomResource(
-            self,
-            "Resource",
-            resource_type=schema.RESOURCE_TYPE,
-            service_token=self.provider.service_token,
-            properties=properties,
-            removal_policy=removal_policy,
-            service_timeout=service_timeout,
-        )
-        cfn_resource = self._resource.node.default_child
-        assert isinstance(cfn_resource, cdk.CfnResource)
-        _keep_logical_id_short(cfn_resource)
-        self.provider.serve(cfn_resource)
 
         if volume_encryption_key is not None and neptune_iam_role is not None:
             volume_encryption_key.grant(neptune_iam_role, "kms:CreateGrant", "kms:DescribeKey").apply_before(
@@ -200,7 +193,6 @@ def _endpoint_properties(
     kms_key: str | None,
 ) -> dict[str, Any]:
     """The resource's properties, checked with the schema wherever they are not tokens."""
-    schema.check_job_choice(training_job_id, transform_job_id)
     if (
         instance_count is not None
         and not cdk.Token.is_unresolved(instance_count)
@@ -220,31 +212,4 @@ def _endpoint_properties(
         "NeptuneIamRoleArn": role_arn,
         "VolumeEncryptionKMSKey": kms_key,
     }
-    properties = {name: value for name, value in candidates.items() if value is not None}
-    for spec in schema.PROPERTIES:
-        value = properties.get(spec.name)
-        if value is not None and not cdk.Token.is_unresolved(value):
-            spec.check(str(value))
-    return properties
-
-
-def _check_service_timeout(service_timeout: cdk.Duration) -> None:
-    """CloudFormation accepts a custom resource ServiceTimeout of 1 s to 1 h."""
-    if service_timeout.is_unresolved():
-        return
-    seconds = service_timeout.to_milliseconds() / 1000
-    if not SERVICE_TIMEOUT_MIN_SECONDS <= seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
-        raise ValueError(
-            f"service_timeout: {service_timeout.to_human_string()} is outside "
-            f"{SERVICE_TIMEOUT_MIN_SECONDS} s to {SERVICE_TIMEOUT_MAX_SECONDS} s. "
-            "Give a Duration such as Duration.minutes(40)"
-        )
-
-
-def _keep_logical_id_short(resource: cdk.CfnResource) -> None:
-    """Shorten resource's logical id to MAX_LOGICAL_ID_LENGTH with a stable hash, if longer."""
-    logical_id = cdk.Stack.of(resource).get_logical_id(resource)
-    if len(logical_id) <= MAX_LOGICAL_ID_LENGTH:
-        return
-    digest = hashlib.sha256(logical_id.encode()).hexdigest()[:_LOGICAL_ID_HASH_LENGTH].upper()
-    resource.override_logical_id(logical_id[: MAX_LOGICAL_ID_LENGTH - _LOGICAL_ID_HASH_LENGTH] + digest)
+    return checked_properties(schema.ENDPOINT, candidates)

@@ -1,4 +1,4 @@
-"""The Lambda function behind every Custom::NeptuneMlEndpoint of one cluster in one stack."""
+"""The Lambda function behind every Neptune ML resource (endpoints and jobs) of one cluster in one stack."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.acknowledgments import (
     acknowledge_checkov_check,
     acknowledge_managed_policy,
@@ -22,12 +23,25 @@ from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 HANDLER_TIMEOUT = cdk.Duration.minutes(15)
 HANDLER_MEMORY_MB = 256
 
-# Data API actions the handler calls (GetMLEndpoint is authorised as GetMLEndpointStatus).
+# Data API actions the handler calls for each resource type it serves (Get* is authorised as
+# Get*Status), granted only for the types a stack declares.
 NEPTUNE_ACTIONS = (
     "neptune-db:CreateMLEndpoint",
     "neptune-db:GetMLEndpointStatus",
     "neptune-db:DeleteMLEndpoint",
 )
+NEPTUNE_ACTIONS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    schema.RESOURCE_TYPE: NEPTUNE_ACTIONS,
+    **{
+        resource_type: tuple(f"neptune-db:{verb}ML{operation}Job{suffix}"
+                             for verb, suffix in (("Start", ""), ("Get", "Status"), ("Cancel", "")))
+        for resource_type, operation in (
+            (schema.DATA_PROCESSING_TYPE, "DataProcessing"),
+            (schema.MODEL_TRAINING_TYPE, "ModelTraining"),
+            (schema.MODEL_TRANSFORM_TYPE, "ModelTransform"),
+        )
+    },
+}
 # crhelper's polling: an EventBridge rule per resource and a permission for it to invoke us; and the
 # creation marker of an explicit Id, a disabled rule without targets read back with DescribeRule.
 POLLING_RULE_ACTIONS = (
@@ -44,7 +58,8 @@ DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 
 
 class NeptuneMlEndpointProvider(Construct):
-    """The handler function, its security group and its least-privilege permissions.
+    """The handler function, its security group and its least-privilege permissions: the Data API
+    actions of the resource types it serves (added by :meth:`serve`), crhelper's polling rules.
 
     Use :meth:`for_cluster` to get the single provider of a cluster in a stack. The handler
     runs in the cluster's subnets, which must also reach EventBridge, Lambda and the
@@ -110,7 +125,7 @@ class NeptuneMlEndpointProvider(Construct):
         self._function = lambda_.Function(
             self,
             "Handler",
-            description="Creates, updates and deletes Neptune ML inference endpoints",
+            description="Creates, updates and deletes Neptune ML endpoints and jobs",
             runtime=HANDLER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER_ENTRY,
@@ -124,7 +139,6 @@ class NeptuneMlEndpointProvider(Construct):
             log_group=self._log_group,
             dead_letter_queue=self._dead_letter_queue,
         )
-        cluster.grant(self.role, *NEPTUNE_ACTIONS)
         if encryption_key is None:
             acknowledge_checkov_check(
                 self._log_group,
@@ -170,9 +184,10 @@ class NeptuneMlEndpointProvider(Construct):
             self,
             cluster.resource_arn,
             "Neptune's Data API authorises actions on <cluster resource id>/*; the statement "
-            "names only the three ML endpoint actions on this one cluster",
+            "names only the ML actions of the resource types the stack declares, on this one cluster",
         )
         self._polling_rules: iam.PolicyStatement | None = None
+        self._served_types: set[str] = set()
 
     @classmethod
     def for_cluster(
@@ -224,10 +239,14 @@ class NeptuneMlEndpointProvider(Construct):
         return self._function.function_arn
 
     def serve(self, resource: cdk.CfnResource) -> None:
-        """Let the handler poll for resource, and create resource only once the handler may.
+        """Let the handler call the Data API for resource's type and poll for resource, and create
+        resource only once the handler may.
 
         crhelper names each rule ``<LogicalResourceId><8 random characters>``.
         """
+        if resource.cfn_resource_type not in self._served_types:
+            self._served_types.add(resource.cfn_resource_type)
+            self.cluster.grant(self.role, *NEPTUNE_ACTIONS_BY_TYPE[resource.cfn_resource_type])
         rule_arn = cdk.Stack.of(self).format_arn(
             service="events",
             resource="rule",

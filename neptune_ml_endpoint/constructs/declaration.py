@@ -1,0 +1,104 @@
+"""Declaring one of the package's custom resources: checked properties, the shared provider, limits."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+from neptune_ml_endpoint.contract.properties import ResourceContract
+from neptune_ml_endpoint.contract.values import PropertyError
+
+# crhelper names its polling rule LogicalResourceId + 8 characters, and rule names stop at 64.
+MAX_LOGICAL_ID_LENGTH = 64 - 8
+_LOGICAL_ID_HASH_LENGTH = 8
+
+SERVICE_TIMEOUT_MIN_SECONDS = 1
+SERVICE_TIMEOUT_MAX_SECONDS = 3600
+
+
+def checked_properties(contract: ResourceContract, candidates: Mapping[str, Any]) -> dict[str, Any]:
+    """The resource's properties without the unset ones, each checked wherever it is not a token.
+
+    Raises PropertyError naming the construct's keyword argument and the property.
+    """
+    properties = {name: value for name, value in candidates.items() if value is not None}
+    resolved: dict[str, Any] = {}
+    for name, value in properties.items():
+        spec = contract.spec(name)
+        assert spec is not None, f"{name} is not a property of {contract.resource_type}"
+        resolved[name] = value
+        if _is_resolved(value):
+            try:
+                resolved[name] = spec.api_value(value)
+            except PropertyError as error:
+                raise contract.in_construct_terms(error) from None
+    try:
+        contract.cross_check(resolved)
+    except PropertyError as error:
+        raise contract.in_construct_terms(error) from None
+    return properties
+
+
+def _is_resolved(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_is_resolved(item) for item in value)
+    if isinstance(value, Mapping):
+        return all(_is_resolved(item) for item in value.values())
+    return not cdk.Token.is_unresolved(value)
+
+
+def check_timeout(prop: str, timeout: cdk.Duration, example: str = "Duration.minutes(40)") -> int | None:
+    """CloudFormation accepts a custom resource ServiceTimeout of 1 s to 1 h; the seconds, or None for a token."""
+    if timeout.is_unresolved():
+        return None
+    seconds = timeout.to_milliseconds() / 1000
+    if not SERVICE_TIMEOUT_MIN_SECONDS <= seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
+        raise ValueError(
+            f"{prop}: {timeout.to_human_string()} is outside {SERVICE_TIMEOUT_MIN_SECONDS} s to "
+            f"{SERVICE_TIMEOUT_MAX_SECONDS} s. Give a Duration such as {example}"
+        )
+    return int(seconds)
+
+
+def declare(
+    scope: Construct,
+    *,
+    contract: ResourceContract,
+    cluster: NeptuneCluster,
+    properties: Mapping[str, Any],
+    removal_policy: cdk.RemovalPolicy,
+    service_timeout: cdk.Duration,
+    handler_encryption_key: kms.IKey | None,
+) -> tuple[NeptuneMlEndpointProvider, cdk.CustomResource]:
+    """The custom resource ``Resource`` under scope, served by the cluster's shared provider."""
+    provider = NeptuneMlEndpointProvider.for_cluster(scope, cluster, encryption_key=handler_encryption_key)
+    resource = cdk.CustomResource(
+        scope,
+        "Resource",
+        resource_type=contract.resource_type,
+        service_token=provider.service_token,
+        properties=dict(properties),
+        removal_policy=removal_policy,
+        service_timeout=service_timeout,
+    )
+    cfn_resource = resource.node.default_child
+    assert isinstance(cfn_resource, cdk.CfnResource)
+    keep_logical_id_short(cfn_resource)
+    provider.serve(cfn_resource)
+    return provider, resource
+
+
+def keep_logical_id_short(resource: cdk.CfnResource) -> None:
+    """Shorten resource's logical id to MAX_LOGICAL_ID_LENGTH with a stable hash, if longer."""
+    logical_id = cdk.Stack.of(resource).get_logical_id(resource)
+    if len(logical_id) <= MAX_LOGICAL_ID_LENGTH:
+        return
+    digest = hashlib.sha256(logical_id.encode()).hexdigest()[:_LOGICAL_ID_HASH_LENGTH].upper()
+    resource.override_logical_id(logical_id[: MAX_LOGICAL_ID_LENGTH - _LOGICAL_ID_HASH_LENGTH] + digest)
