@@ -48,7 +48,6 @@ from neptune_ml_endpoint.local.cloudformation.engine.state import (
     StateBusyError,
     StateStore,
 )
-from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 
 class PlayerError(RuntimeError):
@@ -178,7 +177,7 @@ class Player:
     def _describe(self, plan: StackPlan, functions: Mapping[str, FunctionState]) -> None:
         simulated = plan.simulated_types()
         self._say(
-            f"{plan.stack.stack_name}: playing {len(plan.desired)} {RESOURCE_TYPE} resource(s) through "
+            f"{plan.stack.stack_name}: playing {len(plan.desired)} Neptune ML resource(s) ({_types(plan)}) through "
             f"{', '.join(f.function_name for f in functions.values()) or 'no function'}; "
             f"{sum(simulated.values())} other resource(s) are simulated, not deployed.")
         self._say(f"  The Neptune cluster is simulated by the local Neptune ML API at {plan.api_url}: "
@@ -379,3 +378,12 @@ def _retarget(stack: StackState, api_url: str) -> None:
     stack.resources = {logical_id: pointed(resource) for logical_id, resource in stack.resources.items()}
     stack.leftovers = [pointed(resource) for resource in stack.leftovers]
     stack.api_url = api_url
+
+
+def _types(plan: StackPlan) -> str:
+    """The played types' short names with counts: "NeptuneMlEndpoint x2, NeptuneMlModelTrainingJob"."""
+    counts: dict[str, int] = {}
+    for resource in plan.desired.values():
+        name = resource.resource_type.removeprefix("Custom::")
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(name if count == 1 else f"{name} x{count}" for name, count in counts.items())

@@ -9,7 +9,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from neptune_ml_endpoint.schema import RESOURCE_TYPE
+from neptune_ml_endpoint.schema import RESOURCE_TYPES
 
 if TYPE_CHECKING:
     from aws_cdk import cx_api
@@ -55,8 +55,8 @@ class StackTemplate:
         return list(self.template.get("Parameters", {}))
 
     def endpoint_resources(self) -> list[str]:
-        """Logical ids of every Custom::NeptuneMlEndpoint, in template order."""
-        return [lid for lid, resource in self.resources.items() if resource.get("Type") == RESOURCE_TYPE]
+        """Logical ids of every resource the handler serves (endpoints and jobs), in template order."""
+        return [lid for lid, resource in self.resources.items() if resource.get("Type") in RESOURCE_TYPES]
 
     def service_function(self, logical_id: str) -> str:
         """The logical id of the Lambda function a custom resource's ServiceToken points at."""

@@ -28,7 +28,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.simulated import (
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
-from neptune_ml_endpoint.schema import RESOURCE_TYPE
+from neptune_ml_endpoint.schema import RESOURCE_TYPES
 
 NEPTUNE_ENDPOINT_PROPERTY = "NeptuneEndpoint"
 
@@ -116,12 +116,12 @@ class StackPlan:
         def ref(logical_id: str) -> Any:
             if logical_id in deployed:
                 return deployed[logical_id].physical_id
-            if resources[logical_id].get("Type") == RESOURCE_TYPE:
+            if resources[logical_id].get("Type") in RESOURCE_TYPES:
                 raise ResolveError(f"Ref {logical_id}: the resource is not deployed")
             return simulated_ref(self.identity, logical_id, str(resources[logical_id].get("Type")))
 
         def get_att(logical_id: str, attribute: str) -> Any:
-            if logical_id in deployed or resources[logical_id].get("Type") == RESOURCE_TYPE:
+            if logical_id in deployed or resources[logical_id].get("Type") in RESOURCE_TYPES:
                 state = deployed.get(logical_id)
                 if state is None or attribute not in state.data:
                     shown = state.physical_id if state else logical_id
