@@ -325,3 +325,31 @@ def test_a_throttled_api_still_gives_exactly_one_job(jobs: Jobs) -> None:
 
     assert answer["Status"] == "SUCCESS", answer.get("Reason")
     assert len(jobs.api.job_ids("dataprocessing")) == 1
+
+
+def test_training_fields_botocore_lacks_reach_the_request_body(jobs: Jobs) -> None:
+    properties = jobs.properties(TRAINING, ModelName="custom", EnableManagedSpotTraining="true", MaxWaitTime="7200",
+                                 EnableInterContainerTrafficEncryption="TRUE", MaxHPONumberOfTrainingJobs="4",
+                                 CustomModelTrainingParameters={"SourceS3DirectoryPath": "s3://bucket/code/",
+                                                                "TrainingEntryPointScript": "train.py"})
+
+    answer = jobs.cf.send(jobs.event(TRAINING, "Create", properties))
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    sent = jobs.api.job_request("modeltraining", answer["PhysicalResourceId"])
+    assert sent is not None
+    assert (sent["modelName"], sent["maxWaitTime"], sent["enableInterContainerTrafficEncryption"]) == ("custom", 7200,
+                                                                                                      True)
+    assert (sent["enableManagedSpotTraining"], sent["maxHPONumberOfTrainingJobs"]) == (True, 4)
+    assert sent["customModelTrainingParameters"] == {"sourceS3DirectoryPath": "s3://bucket/code/",
+                                                     "trainingEntryPointScript": "train.py"}
+
+
+def test_a_resource_type_the_handler_does_not_serve_fails_with_the_types_it_serves(jobs: Jobs) -> None:
+    unknown = JobCase("Custom::NeptuneMlSomethingElse", "dataprocessing", "Other", ())
+
+    answer = jobs.cf.send(jobs.event(unknown, "Create", jobs.properties(PROCESSING)))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("ResourceType 'Custom::NeptuneMlSomethingElse' is not served by this handler")
+    assert jobs.api.requests() == []

@@ -158,6 +158,12 @@ class JobStore:
         with self._lock:
             return list(self._jobs[kind])
 
+    def request_fields(self, kind: Resource, job_id: str) -> dict[str, Any] | None:
+        """The fields of the job's Start request; None when the API has never heard of it."""
+        with self._lock:
+            job = self._jobs[kind].get(job_id)
+            return dict(job.request.fields) if job else None
+
     def status(self, kind: Resource, job_id: str) -> str | None:
         """A job's status; None when the API has never heard of it."""
         with self._lock:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from neptune_ml_endpoint.local.api.dispatch import Dispatcher
 from neptune_ml_endpoint.local.api.endpoints import EndpointStore, Timings
@@ -118,6 +118,10 @@ class LocalNeptuneMlApi:
     def job_status(self, kind: str, job_id: str) -> str | None:
         """A job's current status; None when the API has never heard of it."""
         return self._jobs.status(_job_kind(kind), job_id)
+
+    def job_request(self, kind: str, job_id: str) -> dict[str, Any] | None:
+        """The fields a job's Start request sent (as the API read its JSON body); None for an unknown job."""
+        return self._jobs.request_fields(_job_kind(kind), job_id)
 
     def add_fault(self, fault: Fault) -> None:
         self._faults.add(fault)
