@@ -22,10 +22,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from benchmarks.local_cloud import FAKE_AWS_ENVIRONMENT
 from benchmarks.stats import Summary, ratio_of_medians
 from benchmarks.table import Row
 from neptune_ml_endpoint.constructs.bundling import build_handler_bundle
+from neptune_ml_endpoint.local.cloudformation.testing import fake_aws_environment
 
 _BOTO3_ONLY = """
 import json, time
@@ -77,7 +77,7 @@ def run(runs: int) -> list[Row]:
 
 def _measure(code: str, asset: Path) -> dict[str, float | str]:
     """Run code in a fresh isolated interpreter; its one line of JSON output."""
-    environment = {"PATH": os.environ.get("PATH", ""), **FAKE_AWS_ENVIRONMENT}
+    environment = {"PATH": os.environ.get("PATH", ""), **fake_aws_environment()}
     done = subprocess.run([sys.executable, "-I", "-B", "-c", code, str(asset)], env=environment,
                           capture_output=True, text=True, check=True, timeout=120)
     loaded: dict[str, float | str] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -14,7 +14,7 @@ import time
 from types import TracebackType
 from typing import Self
 
-from benchmarks.local_cloud import LAMBDA_TIMEOUT_SECONDS, LocalCloud
+from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 _LOOK_EVERY = 0.02
 
@@ -50,4 +50,4 @@ class ScaledRateSchedule:
                 self.firings[rule.name] = fired + 1
                 target_input = rule.targets[0].input
                 if target_input is not None:
-                    self.cloud.invoke(json.loads(target_input), LAMBDA_TIMEOUT_SECONDS)
+                    self.cloud.invoke(json.loads(target_input), LocalCloud.LAMBDA_TIMEOUT_SECONDS)

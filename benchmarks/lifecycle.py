@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from benchmarks.local_cloud import LAMBDA_TIMEOUT_SECONDS, LocalCloud
+from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 START_TIMEOUT = 60.0
 """Seconds a request may take to reach the API (a busy machine starting workers)."""
@@ -52,7 +52,7 @@ class Lifecycle:
 class LifecycleRunner:
     """Runs endpoints' lifecycles concurrently against one LocalCloud."""
 
-    def __init__(self, cloud: LocalCloud, first_invocation_seconds: float = LAMBDA_TIMEOUT_SECONDS,
+    def __init__(self, cloud: LocalCloud, first_invocation_seconds: float = LocalCloud.LAMBDA_TIMEOUT_SECONDS,
                  answer_timeout: float = 180.0) -> None:
         """first_invocation_seconds: what CloudFormation's invocation has left (short: hand over to polling)."""
         self.cloud = cloud

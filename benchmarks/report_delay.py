@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from benchmarks.eventbridge_schedule import ScaledRateSchedule
 from benchmarks.lifecycle import Lifecycle, LifecycleRunner, StepTiming
-from benchmarks.local_cloud import LocalCloud
 from benchmarks.stats import Summary, spread
 from benchmarks.table import Row, verdict
+from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 IN_INVOCATION_TARGET_SECONDS = 5.0
 """CDK's Provider framework polls every 5 s; answering within that is the bar."""

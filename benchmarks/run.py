@@ -16,9 +16,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks import cold_start, report_delay, synth_scaling, throttling
-from benchmarks.local_cloud import LocalCloud
 from benchmarks.table import MISSED, Row, render
 from neptune_ml_endpoint.constructs.bundling import HANDLER_RUNTIME
+from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 SYNTH_SIZES = (1, 10, 50)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.local_cloud import LocalCloud
 from benchmarks.stats import Summary
 from benchmarks.table import Row, verdict
+from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 THROTTLED = 429
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -20,6 +21,7 @@ from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.testing import StackPlayer
 
 RESPONSE_LIMIT_BYTES = 4096
 INVOCATION_SECONDS = 10.0
@@ -131,3 +133,32 @@ def accepted_creates(api: LocalNeptuneMlApi) -> Counter[str]:
     """How many CreateMLEndpoint requests Neptune accepted (200) for each endpoint id."""
     return Counter(str(r.endpoint_id) for r in api.requests()
                    if r.operation == "CreateMLEndpoint" and r.status_code == 200)
+
+
+@dataclass
+class CheckedStackPlayer(StackPlayer):
+    """testing.StackPlayer (one resource, its requests decided by the player's engine) whose every answer
+    is checked (answer_once) and kept in `answers`, and after whose every success the local API holds
+    exactly the endpoint the stack declares."""
+
+    after_each_answer: Callable[[Answered], None] = lambda answered: None
+    """Runs after every answer, before any follow-up (e.g. to end an injected outage)."""
+    answers: list[Answered] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.answer = self._checked_answer
+        self.after_success = self.expect_declared
+
+    def _checked_answer(self, event: dict[str, Any]) -> dict[str, Any]:
+        answered = answer_once(self.cloudformation, event)
+        self.answers.append(answered)
+        self.after_each_answer(answered)
+        return answered.answer
+
+    def expect_declared(self, physical_id: str | None) -> None:
+        """The local API holds exactly the endpoint the stack declares (and those being deleted)."""
+        api = self.cloudformation.api
+        declared = [physical_id] if physical_id is not None and schema.is_endpoint_id(physical_id) else []
+        assert live_endpoints(api) == declared, f"declared {declared}, the API holds {api.endpoint_ids()}"
+        if declared:
+            assert api.status(declared[0]) == "InService"

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 from handler_driver import CloudFormation
 from reliability_figures import FiguresFile
-from reliability_stack import ResourceState, StackPlayer
-from reliability_support import accepted_creates, endpoints_left
+from reliability_support import CheckedStackPlayer, accepted_creates, endpoints_left
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import Fault, LocalNeptuneMlApi
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 READ_TIMEOUT = 0.5
 SLOW_ANSWER = 2 * READ_TIMEOUT
@@ -100,7 +100,7 @@ def faulted(cloudformation: CloudFormation, monkeypatch: pytest.MonkeyPatch) -> 
 def test_a_fault_is_retried_or_explained_and_leaves_no_orphan(
         faulted: CloudFormation, tally: MatrixTally, step: Step, kind: str, lasting: bool) -> None:
     api = faulted.api
-    player = StackPlayer(faulted, "Endpoint", after_each_answer=lambda answered: api.clear_faults())
+    player = CheckedStackPlayer(faulted, "Endpoint", after_each_answer=lambda answered: api.clear_faults())
     properties = faulted.properties(Id=ENDPOINT_ID)
     fault = Fault(kind=kind, operation=step.operation, skip=step.skip,  # type: ignore[arg-type]
                   count=None if lasting else 1, delay=SLOW_ANSWER if kind == "slow" else 0.0)
@@ -138,7 +138,7 @@ def _struck(api: LocalNeptuneMlApi, kind: str) -> bool:
     return True
 
 
-def _play(player: StackPlayer, step: Step, state: ResourceState | None,
+def _play(player: CheckedStackPlayer, step: Step, state: ResourceState | None,
           properties: dict[str, str]) -> ResourceState | None:
     """The faulted request and CloudFormation's follow-ups; the resource's state afterwards."""
     if step.request_type == "Create":
@@ -146,7 +146,7 @@ def _play(player: StackPlayer, step: Step, state: ResourceState | None,
     assert state is not None, "the resource to update or delete was not created"
     if step.request_type == "Update":
         return player.update(state, {**properties, "MlModelTrainingJobId": "training-2"})
-    if not player.delete(state).succeeded:
+    if not player.delete(state):
         player.delete(state)  # deleting the stack again once the outage is over
     return None
 

@@ -1,6 +1,6 @@
 """Random CloudFormation requests: each is answered once, well-formed, in time; no endpoint is left.
 
-Each example plays one resource through CloudFormation's protocol (see reliability_stack):
+Each example plays one resource through the player's engine (testing.StackPlayer, in reliability_support):
 a Create, an Update or a Delete, of a resource this example created or of one known only by
 a random PhysicalResourceId, with random properties, followed by CloudFormation's rollbacks
 and cleanups and, at the end, the stack's deletion. After that the local API holds nothing.
@@ -42,8 +42,7 @@ from reliability_events import (
     with_api_url,
 )
 from reliability_figures import FiguresFile
-from reliability_stack import ResourceState, StackPlayer
-from reliability_support import endpoints_left, fast_api, lambda_function
+from reliability_support import CheckedStackPlayer, endpoints_left, fast_api, lambda_function
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
@@ -86,7 +85,8 @@ def histories(draw: st.DrawFn) -> History:
         first, known = {**draw(valid_properties()), "NeptuneEndpoint": API_URL}, None
     else:
         first, known = draw(properties()), draw(physical_ids)
-    new = draw(properties()) if request_type == "Update" else None
+    # CloudFormation sends no Update when the properties are unchanged, and neither does the engine.
+    new = draw(properties().filter(lambda changed: changed != first)) if request_type == "Update" else None
     return History(request_type, logical_id, first, known, new)
 
 
@@ -112,7 +112,7 @@ class Tally:
     slowest_answer_seconds: float = 0.0
     endpoints_left: int = 0
 
-    def add(self, player: StackPlayer, left: list[str]) -> None:
+    def add(self, player: CheckedStackPlayer, left: list[str]) -> None:
         self.examples += 1
         self.endpoints_left += len(left)
         self.requests += len(player.answers)
@@ -147,14 +147,14 @@ def tally(figures: FiguresFile) -> Iterator[Tally]:
 def test_every_request_is_answered_once_and_only_declared_endpoints_remain(
         steady_function: CloudFormation, tally: Tally, history: History) -> None:
     api = steady_function.api
-    player = StackPlayer(steady_function, history.logical_id)
+    player = CheckedStackPlayer(steady_function, history.logical_id)
     first = with_api_url(history.properties, api.url)
     left: list[str] = []
     try:
         if history.known_physical_id is None:
             state = player.create(first)
         else:
-            state = ResourceState(history.known_physical_id, first)
+            state = player.resource(history.known_physical_id, first)
         if state is not None and history.request_type == "Update":
             assert history.new_properties is not None
             state = player.update(state, with_api_url(history.new_properties, api.url))

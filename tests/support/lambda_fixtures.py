@@ -2,7 +2,8 @@
 
 `handler_module` is index.py imported from the handler's source folder, as Lambda imports it
 from the asset. `receiver` answers CloudFormation's ResponseURLs (real HTTPS) and `stubs`
-answers the EventBridge and Lambda calls of crhelper's polling. The two servers are started
+answers the EventBridge and Lambda calls of crhelper's polling (testing's doubles of them, which can
+refuse deliveries and record calls). The two servers are started
 once per test process and shared by every folder: crhelper makes its EventBridge and Lambda
 clients on the handler's first invocation and keeps them, so every test in the process must
 see the same stubs.
@@ -12,18 +13,14 @@ from __future__ import annotations
 
 import atexit
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
 
 import pytest
 
-from neptune_ml_endpoint import schema
-from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
-from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.testing import HANDLER_DIR, RecordingStubs, RefusingReceiver
 
-HANDLER_DIR = Path(schema.__file__).with_name("lambda")
-_Server = TypeVar("_Server", ResponseReceiver, LocalCloudStubs)
+_Server = TypeVar("_Server", RefusingReceiver, RecordingStubs)
 _started: dict[type, object] = {}
 
 
@@ -38,13 +35,13 @@ def _shared(kind: Callable[[], _Server]) -> _Server:
 
 
 @pytest.fixture(scope="session")
-def receiver() -> ResponseReceiver:
-    return _shared(ResponseReceiver)
+def receiver() -> RefusingReceiver:
+    return _shared(RefusingReceiver)
 
 
 @pytest.fixture(scope="session")
-def stubs() -> LocalCloudStubs:
-    return _shared(LocalCloudStubs)
+def stubs() -> RecordingStubs:
+    return _shared(RecordingStubs)
 
 
 @pytest.fixture(scope="session")

@@ -1,34 +1,57 @@
-"""Doubles for driving a custom-resource handler in-process, as CloudFormation and Lambda would.
+"""The local CloudFormation for tests and benchmarks: the handler driven in-process, one resource played
+by the engine, warm Lambda environments, and the doubles (refused deliveries, call recordings).
 
-Used by the tests and the benchmarks; the commands run handlers in processes of their own
-(aws/lambda_runtime.py) and never import this module.
+    cloudformation = CloudFormation(index.handler, receiver, stubs, api)
+    answer = cloudformation.send(cloudformation.event("Create", cloudformation.properties()))
 
-    context = LambdaContext(seconds=30.0)
-    event = custom_resource_event(CustomResourceRequest("Create", ...), stack_id, request_id, response_url)
-    handler(event, context)
+The commands never import this module. `python -m neptune_ml_endpoint.local.cloudformation.testing
+SECONDS [--concurrent] < events.json` runs the handler in processes of its own (see main).
 """
 
 from __future__ import annotations
 
+import copy
+import importlib
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
 import time
+import traceback
 import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Self
 
 from neptune_ml_endpoint import schema
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, RecordedRequest, Timings
+from neptune_ml_endpoint.local.cloudformation.aws import lambda_runner
 from neptune_ml_endpoint.local.cloudformation.aws.cloud_session import fake_credentials
+from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import RUNNER
+from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ReceivedResponse, ResponseReceiver
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
+    CustomResourceAnswer,
     CustomResourceRequest,
     custom_resource_event,
 )
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource, StackEngine
+from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 __all__ = [
-    "FAST_HANDLER_SETTINGS", "FUNCTION_NAME", "SERVICE_TOKEN", "CustomResourceRequest", "LambdaContext",
-    "custom_resource_event", "fake_aws_environment", "new_stack_id",
+    "FAST_HANDLER_SETTINGS", "FUNCTION_NAME", "HANDLER_DIR", "SERVICE_TOKEN", "CloudFormation", "CustomResourceRequest",
+    "LambdaContext", "LocalCloud", "RecordingStubs", "RefusingReceiver", "StackPlayer", "custom_resource_event",
+    "fake_aws_environment", "json_input", "new_stack_id",
 ]
 
+HANDLER_DIR = Path(schema.__file__).with_name("lambda")
 FUNCTION_NAME = "demo-NeptuneMlEndpointHandler"
 SERVICE_TOKEN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
-
 FAST_HANDLER_SETTINGS = {
     schema.ENV_CONNECT_TIMEOUT: "1",
     schema.ENV_READ_TIMEOUT: "3",
@@ -41,20 +64,12 @@ FAST_HANDLER_SETTINGS = {
 """Handler settings that make an in-process request against the local API take about a second."""
 
 
-@dataclass
-class LambdaContext:
-    """The parts of Lambda's context object that crhelper and the handler read."""
+class LambdaContext(lambda_runner.LambdaContext):
+    """Lambda's context for an in-process invocation of the test function with `seconds` left."""
 
-    seconds: float
-    function_name: str = FUNCTION_NAME
-    invoked_function_arn: str = SERVICE_TOKEN
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+    def __init__(self, seconds: float, function_name: str = FUNCTION_NAME,
+                 invoked_function_arn: str = SERVICE_TOKEN) -> None:
+        super().__init__(seconds, function_name, invoked_function_arn)
 
 
 def fake_aws_environment(region: str = "us-east-1") -> dict[str, str]:
@@ -64,3 +79,332 @@ def fake_aws_environment(region: str = "us-east-1") -> dict[str, str]:
 
 def new_stack_id(stack_name: str = "demo", region: str = "us-east-1", account: str = "123456789012") -> str:
     return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
+
+
+def json_input(text: str | None) -> dict[str, Any]:
+    assert text is not None
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+# --- doubles of the stand-ins --------------------------------------------------------------------------
+
+class RefusingReceiver(ResponseReceiver):
+    """A ResponseReceiver that can lose deliveries: refuse_next(n) closes n connections unanswered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refusals = 0
+        self.refused = 0
+        """How many deliveries have been refused so far."""
+
+    def refuse_next(self, count: int) -> None:
+        with self._changed:
+            self._refusals += count
+
+    def _accepts(self) -> bool:
+        with self._changed:
+            if self._refusals <= 0:
+                return True
+            self._refusals -= 1
+            self.refused += 1
+            return False
+
+
+class RecordingStubs(LocalCloudStubs):
+    """LocalCloudStubs that record the operations called (e.g. "PutRule", "AddPermission"), in order."""
+
+    _LAMBDA_OPERATIONS: ClassVar[dict[str, str]] = {"POST": "AddPermission", "DELETE": "RemovePermission", "GET": "GetPolicy"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._calls: list[str] = []
+
+    def calls(self) -> list[str]:
+        with self._lock:
+            return list(self._calls)
+
+    def reset(self) -> None:
+        super().reset()
+        with self._lock:
+            self._calls.clear()
+
+    def _dispatch(self, method: str, path: str, target: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self._calls.append(target.rpartition(".")[2] if target else self._LAMBDA_OPERATIONS.get(method, method))
+        return super()._dispatch(method, path, target, body)
+
+
+# --- the handler driven in-process ---------------------------------------------------------------------
+
+@dataclass
+class CloudFormation:
+    """Builds CloudFormation-shaped events, invokes the handler in this process and reads the answers."""
+
+    handler: Callable[[dict[str, Any], Any], Any]
+    receiver: ResponseReceiver
+    stubs: LocalCloudStubs
+    api: LocalNeptuneMlApi
+    service_token: str = SERVICE_TOKEN
+
+    def properties(self, **values: str) -> dict[str, str]:
+        """Resource properties as CloudFormation sends them: strings, ServiceToken included."""
+        return {"ServiceToken": self.service_token, "NeptuneEndpoint": self.api.url,
+                "MlModelTrainingJobId": "training-1", **values}
+
+    def event(self, request_type: str, properties: Mapping[str, Any], *, logical_id: str = "Endpoint",
+              physical_id: str | None = None, old_properties: Mapping[str, Any] | None = None,
+              stack_id: str | None = None, request_id: str | None = None) -> dict[str, Any]:
+        request = CustomResourceRequest(request_type, logical_id, schema.RESOURCE_TYPE, self.service_token,
+                                        properties, old_properties, physical_id, request_id or str(uuid.uuid4()))
+        return custom_resource_event(request, stack_id or STACK_ID, request.request_id,
+                                     self.receiver.url_for(self.key(logical_id, request.request_id)))
+
+    @staticmethod
+    def key(logical_id: str, request_id: str) -> str:
+        return f"{logical_id}|{request_id}"
+
+    def key_of(self, event: dict[str, Any]) -> str:
+        return self.key(event["LogicalResourceId"], event["RequestId"])
+
+    def invoke(self, event: dict[str, Any], seconds: float = 30.0) -> None:
+        """One Lambda invocation with a fresh copy of the event, as Lambda deserialises it."""
+        self.handler(copy.deepcopy(event), LambdaContext(seconds))
+
+    def send(self, event: dict[str, Any], seconds: float = 30.0) -> dict[str, Any]:
+        """Invoke once and return the one answer, which must arrive within that invocation."""
+        self.invoke(event, seconds)
+        return self.only_answer(event)
+
+    def only_answer(self, event: dict[str, Any]) -> dict[str, Any]:
+        answers = self.receiver.responses(self.key_of(event))
+        assert len(answers) == 1, f"expected exactly one answer, got {answers}"
+        return answers[0]
+
+    def poll_until_answered(self, event: dict[str, Any], pause: float = 0.2, limit: float = 15.0) -> dict[str, Any]:
+        """Deliver the polling rule's Input as EventBridge would, until the request is answered."""
+        end = time.monotonic() + limit
+        while not self.receiver.responses(self.key_of(event)):
+            assert time.monotonic() < end, "no answer while polling"
+            rules = [rule for rule in self.stubs.rules() if rule.targets]  # creation markers have none
+            assert len(rules) == 1 and len(rules[0].targets) == 1, f"expected one polling rule, got {rules}"
+            time.sleep(pause)
+            self.handler(json_input(rules[0].targets[0].input), LambdaContext(30.0))
+        return self.only_answer(event)
+
+    def operations(self) -> list[str]:
+        """Neptune Data API operations the handler called, in order."""
+        return [str(r.operation) for r in self.api.requests()]
+
+
+STACK_ID = new_stack_id()
+
+
+# --- one resource played by the engine -----------------------------------------------------------------
+
+class _NoEvents:
+    def begin_stack(self, stack_name: str, total: int) -> None:
+        pass
+
+    def event(self, stack_name: str, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
+        pass
+
+
+@dataclass
+class StackPlayer:
+    """One custom resource of a stack, its requests decided by the player's engine (StackEngine): a failed
+    Create is rolled back with a Delete, a replacement is followed by the old resource's Delete, a failed
+    Update is rolled back to the old properties. `answer(event)` invokes the function and returns its
+    answer; `after_success(physical id or None)` runs after each operation that succeeded."""
+
+    cloudformation: CloudFormation
+    logical_id: str = field(default_factory=lambda: f"Endpoint{uuid.uuid4().hex[:8]}")
+    answer: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    after_success: Callable[[str | None], None] = lambda physical_id: None
+
+    def resource(self, physical_id: str, properties: Mapping[str, Any]) -> ResourceState:
+        """The resource as CloudFormation remembers it."""
+        return ResourceState(self.logical_id, schema.RESOURCE_TYPE, physical_id, dict(properties), {},
+                             self.cloudformation.service_token)
+
+    def create(self, properties: Mapping[str, Any]) -> ResourceState | None:
+        """Create; a failure is rolled back, leaving no resource."""
+        return self._deploy(properties, {})
+
+    def update(self, state: ResourceState, properties: Mapping[str, Any]) -> ResourceState:
+        """Update; the stack keeps the old resource when the update fails and is rolled back."""
+        deployed = self._deploy(properties, {self.logical_id: state})
+        return deployed if deployed is not None else state
+
+    def delete(self, state: ResourceState) -> bool:
+        """Delete; True when the resource is gone."""
+        result = self._engine().destroy({self.logical_id: state})
+        if result.succeeded:
+            self.after_success(None)
+        return result.succeeded
+
+    def _deploy(self, properties: Mapping[str, Any], previous: dict[str, ResourceState]) -> ResourceState | None:
+        desired = {self.logical_id: DesiredResource(self.logical_id, schema.RESOURCE_TYPE)}
+        result = self._engine().deploy(desired, lambda logical_id, deployed: dict(properties), previous,
+                                       created=bool(previous))
+        state = result.resources.get(self.logical_id)
+        if result.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"):
+            self.after_success(state.physical_id if state is not None else None)
+        return state
+
+    def _engine(self) -> StackEngine:
+        return StackEngine("demo", self._send, _NoEvents())
+
+    def _send(self, request: CustomResourceRequest) -> CustomResourceAnswer:
+        event = self.cloudformation.event(request.request_type, request.properties, logical_id=request.logical_id,
+                                          physical_id=request.physical_id, old_properties=request.old_properties,
+                                          request_id=request.request_id)
+        body = (self.answer or self.cloudformation.send)(event)
+        return CustomResourceAnswer(body["Status"] == "SUCCESS", str(body.get("PhysicalResourceId") or ""),
+                                    str(body.get("Reason") or ""), body.get("Data") or {})
+
+
+# --- warm Lambda execution environments of the bundled handler -------------------------------------------
+
+class LocalCloud:
+    """The local API (on the wall clock, as the receiver's arrival times), the response receiver, the
+    EventBridge and Lambda stubs, and `workers` warm environments running the handler's asset."""
+
+    LAMBDA_TIMEOUT_SECONDS = 900.0
+    """The handler function's timeout (15 minutes): what a fresh invocation has left."""
+
+    def __init__(self, workers: int, handler_settings: Mapping[str, str] | None = None,
+                 log_file: str | Path | None = None) -> None:
+        """log_file receives the workers' output (the handler's logs); a temporary file by default."""
+        self.workers = workers
+        self.handler_settings = dict(handler_settings or {})
+        self.api = LocalNeptuneMlApi(timings=Timings(), clock=time.time)
+        self.receiver = ResponseReceiver()
+        self.stubs = LocalCloudStubs()
+        self._asset_dir = tempfile.TemporaryDirectory(prefix="bench-handler-asset-")
+        self.log_file = Path(log_file) if log_file else Path(self._asset_dir.name + ".log")
+        self._pool: ProcessPoolExecutor | None = None
+        self.cloudformation = CloudFormation(self._not_in_process, self.receiver, self.stubs, self.api)
+
+    @staticmethod
+    def _not_in_process(event: dict[str, Any], context: Any) -> None:
+        raise NotImplementedError("LocalCloud invokes the handler in its workers: use LocalCloud.invoke")
+
+    def __enter__(self) -> Self:
+        from neptune_ml_endpoint.constructs.bundling import build_handler_bundle  # aws-cdk-lib: only here
+
+        for server in (self.api, self.receiver, self.stubs):
+            server.start()
+        build_handler_bundle(Path(self._asset_dir.name))
+        environment = {**fake_aws_environment(), **self.receiver.env(), **self.stubs.env(), **self.handler_settings}
+        if str(RUNNER.parent) not in sys.path:  # the workers import lambda_runner alone, not the package
+            sys.path.append(str(RUNNER.parent))
+        self._worker = worker = importlib.import_module("lambda_runner")
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker.start,
+            initargs=(self._asset_dir.name, "index.handler", environment, str(self.log_file), SERVICE_TOKEN))
+        for future in [self._pool.submit(worker.identify, 1.0) for _ in range(self.workers)]:
+            _, schema_file = future.result(timeout=120)
+            if not schema_file.startswith(self._asset_dir.name):
+                raise RuntimeError(f"a worker imported the schema from {schema_file}, not from the asset")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        for server in (self.stubs, self.receiver, self.api):
+            server.stop()
+        self._asset_dir.cleanup()
+
+    def properties(self, **values: str) -> dict[str, str]:
+        return self.cloudformation.properties(**values)
+
+    def event(self, request_type: str, properties: dict[str, str], **options: Any) -> dict[str, Any]:
+        """A custom-resource request whose ResponseURL points at the receiver (options: CloudFormation.event's)."""
+        return self.cloudformation.event(request_type, properties, **options)
+
+    def invoke(self, event: dict[str, Any], seconds: float = LAMBDA_TIMEOUT_SECONDS) -> Future[None]:
+        """One asynchronous invocation on a free worker, with `seconds` left in it."""
+        assert self._pool is not None, "use LocalCloud in a with block"
+        return self._pool.submit(self._worker.invoke, event, seconds)
+
+    def answer(self, event: dict[str, Any], timeout: float) -> ReceivedResponse:
+        """The first answer to the event's ResponseURL, waiting up to `timeout` seconds."""
+        key = self.cloudformation.key_of(event)
+        self.receiver.wait_for(key, timeout)
+        return self.receiver.records(key)[0]
+
+    def api_calls(self, endpoint_id: str | None = None, operation: str | None = None) -> list[RecordedRequest]:
+        """Requests the local API answered, for one endpoint and/or one operation, oldest first."""
+        return [r for r in self.api.requests() if endpoint_id in (None, r.endpoint_id)
+                and operation in (None, r.operation)]
+
+    def wait_for_call(self, endpoint_id: str, operation: str, count: int, timeout: float) -> RecordedRequest:
+        """The `count`-th successful call of `operation` for the endpoint, once the API has answered it."""
+        end = time.monotonic() + timeout
+        while len(done := [r for r in self.api_calls(endpoint_id, operation) if r.status_code == 200]) < count:
+            if time.monotonic() > end:
+                raise TimeoutError(f"{operation} #{count} for {endpoint_id} did not happen within {timeout} s")
+            time.sleep(0.01)
+        return done[count - 1]
+
+
+# --- the handler in processes of its own, counting its Neptune Data API calls ----------------------------
+
+def main(argv: list[str]) -> int:
+    """SECONDS < event.json: one invocation; prints {"calls": {operation: count}}. With --concurrent,
+    events.json holds a list: the handler is imported once, then one process is forked per event, each
+    its own execution environment; prints their results, in order. The environment comes from the caller."""
+    import boto3
+
+    seconds = float(argv[0])
+    sys.path.insert(0, str(HANDLER_DIR))
+    import index
+
+    calls: Counter[str] = Counter()
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "before-send.neptunedata", lambda event_name, **_: calls.update([event_name.rsplit(".", 1)[-1]]))
+    for service in ("neptunedata", "lambda", "events", "logs"):  # models loaded once, before any fork
+        boto3.client(service, endpoint_url="http://127.0.0.1:9")
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        calls.clear()
+        index.handler(event, LambdaContext(seconds))
+        return {"calls": dict(calls)}
+
+    loaded = json.load(sys.stdin)
+    if "--concurrent" not in argv:
+        print(json.dumps(invoke(loaded)))
+        return 0
+    children: list[tuple[int, int]] = []
+    for event in loaded:  # this process has no threads yet, so forking is safe
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            result: dict[str, Any] = {"calls": {}, "error": "the invocation raised; see stderr"}
+            try:
+                result = invoke(event)
+            except Exception:
+                traceback.print_exc()
+                raise
+            finally:  # the child always reports and ends here, never returning into the parent's code
+                with os.fdopen(write_end, "w") as pipe:
+                    json.dump(result, pipe)
+                os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results = []
+    for pid, read_end in children:
+        with os.fdopen(read_end) as pipe:
+            results.append(json.loads(pipe.read() or '{"error": "no result"}'))
+        os.waitpid(pid, 0)
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

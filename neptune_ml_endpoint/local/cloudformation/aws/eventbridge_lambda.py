@@ -98,7 +98,6 @@ class LocalCloudStubs(ServedInBackground):
         self._lock = threading.Lock()
         self._rules: dict[str, _Rule] = {}
         self._permissions: dict[tuple[str, str], PermissionSnapshot] = {}
-        self._calls: list[str] = []
         self._server = BackgroundHttpServer((HOST, port), self._handler_class())
 
     # --- what callers use -----------------------------------------------------------
@@ -128,11 +127,6 @@ class LocalCloudStubs(ServedInBackground):
         with self._lock:
             return list(self._permissions.values())
 
-    def calls(self) -> list[str]:
-        """The operations called so far (e.g. "PutRule", "AddPermission"), in order."""
-        with self._lock:
-            return list(self._calls)
-
     def rules_without_targets(self) -> list[dict[str, Any]]:
         """The rules nothing invokes (creation markers), as PutRule bodies: what outlives one run."""
         with self._lock:
@@ -148,11 +142,10 @@ class LocalCloudStubs(ServedInBackground):
                 self._put_rule(body)
 
     def reset(self) -> None:
-        """Forget every rule, permission and call."""
+        """Forget every rule and permission."""
         with self._lock:
             self._rules.clear()
             self._permissions.clear()
-            self._calls.clear()
 
     # --- EventBridge ----------------------------------------------------------------
 
@@ -226,7 +219,6 @@ class LocalCloudStubs(ServedInBackground):
         handler = self._events_operations().get(operation)
         if not target.startswith("AWSEvents.") or handler is None:
             raise StubError(400, "UnknownOperationException", f"{target or 'No X-Amz-Target'} is not stubbed")
-        self._calls.append(operation)
         return 200, handler(body)
 
     # --- Lambda ---------------------------------------------------------------------
@@ -234,15 +226,12 @@ class LocalCloudStubs(ServedInBackground):
     def _lambda_call(self, method: str, function: str, sid: str | None,
                      body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "POST" and sid is None:
-            self._calls.append("AddPermission")
             return 201, self._add_permission(function, body)
         if method == "DELETE" and sid is not None:
-            self._calls.append("RemovePermission")
             if self._permissions.pop((function, sid), None) is None:
                 raise StubError(404, "ResourceNotFoundException", f"Statement {sid} is not found in the policy.")
             return 204, {}
         if method == "GET" and sid is None:
-            self._calls.append("GetPolicy")
             return 200, self._policy(function)
         raise StubError(400, "UnknownOperationException", f"{method} on a policy is not stubbed")
 

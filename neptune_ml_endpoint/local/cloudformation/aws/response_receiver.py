@@ -11,7 +11,6 @@ The server listens on 127.0.0.1 with a certificate from a throwaway CA made by t
 crhelper sends with ssl.create_default_context(), which reads the SSL_CERT_FILE environment
 variable, so pointing that at `ca_bundle_path` makes it trust the receiver with verification
 left on. Each PUT on any path is recorded with its parsed JSON body and arrival time.
-`refuse_next(n)` closes the next n connections without an answer, as a lost delivery.
 """
 
 from __future__ import annotations
@@ -54,8 +53,6 @@ class ResponseReceiver(ServedInBackground):
         self.ca_bundle_path = str(Path(self._workdir.name) / "ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_bundle_path)
         self._records: list[ReceivedResponse] = []
-        self._refusals = 0
-        self._refused = 0
         self._changed = threading.Condition()
         self._server = BackgroundHttpServer((HOST, port), self._handler_class())
         self._server.socket = self._server_tls().wrap_socket(
@@ -84,17 +81,6 @@ class ResponseReceiver(ServedInBackground):
     def env(self) -> dict[str, str]:
         """Environment variables that make crhelper (and Python's ssl defaults) trust the receiver."""
         return {"SSL_CERT_FILE": self.ca_bundle_path}
-
-    def refuse_next(self, count: int) -> None:
-        """Close the next `count` connections without answering or recording them."""
-        with self._changed:
-            self._refusals += count
-
-    @property
-    def refused(self) -> int:
-        """How many deliveries have been refused so far."""
-        with self._changed:
-            return self._refused
 
     def records(self, key: str | None = None) -> list[ReceivedResponse]:
         """Every delivered answer, or those for one key, oldest first."""
@@ -125,13 +111,9 @@ class ResponseReceiver(ServedInBackground):
         self._ca.issue_cert(HOST, "localhost").configure_cert(context)
         return context
 
-    def _take_refusal(self) -> bool:
-        with self._changed:
-            if self._refusals <= 0:
-                return False
-            self._refusals -= 1
-            self._refused += 1
-            return True
+    def _accepts(self) -> bool:
+        """Whether to take the delivery now arriving (testing.RefusingReceiver loses some)."""
+        return True
 
     def _record(self, path: str, body: dict[str, Any]) -> None:
         with self._changed:
@@ -145,7 +127,7 @@ class ResponseReceiver(ServedInBackground):
             def do_PUT(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
-                if receiver._take_refusal():
+                if not receiver._accepts():
                     self.close_connection = True
                     return
                 try:
