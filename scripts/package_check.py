@@ -1,5 +1,6 @@
 """Build the wheel, install it alone in a new virtual environment outside the repository,
-and synthesize the README's "Use it in your own CDK app" example from a clean directory.
+and synthesize the README's "Use it in your own CDK app" example, with its jobs example added, from a
+clean directory.
 
     python scripts/package_check.py        (make package-check)
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 README_HEADING = "## Use it in your own CDK app"
+JOBS_HEADING = "## Jobs: from exported graph data to a model"
+EXPECTED_TYPES = ("Custom::NeptuneMlEndpoint", "Custom::NeptuneMlDataProcessingJob", "Custom::NeptuneMlModelTrainingJob")
 REQUIRED_IN_WHEEL = (
     "neptune_ml_endpoint/lambda/index.py",
     "neptune_ml_endpoint/schema.py",
@@ -28,14 +31,23 @@ REQUIRED_IN_WHEEL = (
 )
 
 
-def readme_example() -> str:
-    """The first Python code block under the README heading."""
+def readme_block(heading: str) -> str:
+    """The first Python code block under a README heading."""
     text = (ROOT / "README.md").read_text()
-    section = text.split(README_HEADING, 1)[1]
+    section = text.split(heading, 1)[1]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     if match is None:
-        raise SystemExit(f"no Python code block under {README_HEADING!r} in README.md")
+        raise SystemExit(f"no Python code block under {heading!r} in README.md")
     return match.group(1)
+
+
+def readme_example() -> str:
+    """The README's first example with its jobs example added to the same stack, before app.synth()."""
+    first = readme_block(README_HEADING)
+    head, synth, tail = first.rpartition("app.synth()")
+    if not synth:
+        raise SystemExit(f"the example under {README_HEADING!r} does not end with app.synth()")
+    return head + readme_block(JOBS_HEADING) + "\n" + synth + tail
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
@@ -82,14 +94,17 @@ def main() -> int:
         templates = list((user_app / "cdk.out").glob("*.template.json"))
         resources = [r for t in templates for r in json.loads(t.read_text())["Resources"].values()]
         endpoints = [r for r in resources if r["Type"] == "Custom::NeptuneMlEndpoint"]
-        if not endpoints:
-            raise SystemExit("the README example synthesized no Custom::NeptuneMlEndpoint")
+        missing = [kind for kind in EXPECTED_TYPES if not any(r["Type"] == kind for r in resources)]
+        if missing:
+            raise SystemExit(f"the README examples synthesized no {', '.join(missing)}")
         warnings = synth_warnings(user_app / "cdk.out")
         if warnings:
             raise SystemExit("the README example synthesizes with warnings:\n" + "\n".join(warnings))
         run([str(env_dir / "bin" / "neptune-ml-local"), "serve", "--help"], cwd=user_app, env=env)
-        print(f"package check passed: {wheel.name} installed alone; the README example synthesized "
-              f"{len(endpoints)} endpoint(s) in {len(templates)} template(s)")
+        print(f"package check passed: {wheel.name} installed alone; the README examples synthesized "
+              f"{len(endpoints)} endpoint(s) and {len({r['Type'] for r in resources if r['Type'].endswith('Job')})} "
+              "job type(s) in "
+              f"{len(templates)} template(s)")
     return 0
 
 
