@@ -22,7 +22,7 @@ from player_support import STACK_NAME, LocalDeployment
 
 from neptune_ml_endpoint.local.api import Timings
 from neptune_ml_endpoint.local.cloudformation.cli import local_api
-from neptune_ml_endpoint.local.cloudformation.cli.interruption import Interruption
+from neptune_ml_endpoint.local.cloudformation.cli.commands import Interruption
 from neptune_ml_endpoint.local.cloudformation.engine.state import DeploymentState, StateStore
 
 INTERRUPTED = 130

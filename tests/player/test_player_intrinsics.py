@@ -14,7 +14,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     TemplateResolver,
     cloudformation_strings,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.simulated import simulated_attribute, simulated_ref
+from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import simulated_attribute, simulated_ref
 
 IDENTITY = StackIdentity("Demo", "arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/1")
 TEMPLATE: dict[str, Any] = {

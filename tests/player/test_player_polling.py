@@ -7,7 +7,7 @@ import re
 from player_support import STACK_NAME, LocalDeployment
 
 from neptune_ml_endpoint.local.api import Timings
-from neptune_ml_endpoint.local.cloudformation.aws.poll_log import POLLS_LOG
+from neptune_ml_endpoint.local.cloudformation.aws.polling import POLLS_LOG
 
 POLL_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d [0-9a-f-]{36} poll of (Create|Update|Delete) \S+ "
                        r"\(RequestId [0-9a-f-]{36}\): (no answer yet|answered (SUCCESS|FAILED))")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from neptune_ml_endpoint.local.cloudformation.engine.scheduling import run_in_order
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import run_in_order
 
 GRAPH = {"cluster": set(), "role": set(), "endpoint": {"cluster", "role"}, "alarm": {"endpoint"}}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Remembered, StackRecord
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import Remembered, StackRecord
 from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
 
 OLD = ResourceState("Endpoint", "Custom::NeptuneMlEndpoint", "endpoint-a", {"Id": "endpoint-a"}, {}, "arn:fn")

@@ -11,8 +11,7 @@ from typing import Self
 
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry
-from neptune_ml_endpoint.local.cloudformation.aws.poll_log import PollLog
-from neptune_ml_endpoint.local.cloudformation.aws.polling import RulePoller, target_event
+from neptune_ml_endpoint.local.cloudformation.aws.polling import PollLog, RulePoller, target_event
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import CloudFormationSide
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState

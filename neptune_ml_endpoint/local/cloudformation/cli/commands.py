@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import signal
 import sys
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from types import FrameType
+from typing import Any, Self, TextIO
 
 from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.cloudformation.aws.cloud_session import CloudSession
 from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
 from neptune_ml_endpoint.local.cloudformation.cli import local_api
-from neptune_ml_endpoint.local.cloudformation.cli.interruption import Interruption
 from neptune_ml_endpoint.local.cloudformation.cli.local_api import LocalApiError
 from neptune_ml_endpoint.local.cloudformation.cli.parameters import (
     ParameterError,
@@ -35,9 +37,8 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     ResolveError,
     StackIdentity,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import StackEngine, StackResult
+from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import Remembered, StackEngine, StackResult
 from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
-from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Remembered
 from neptune_ml_endpoint.local.cloudformation.engine.state import (
     DEFAULT_STATE_DIR,
     ApiProcess,
@@ -48,6 +49,46 @@ from neptune_ml_endpoint.local.cloudformation.engine.state import (
     StateBusyError,
     StateStore,
 )
+
+GRACE_SECONDS = 10.0
+
+
+class Interruption:
+    """The SIGINT handler of one command's request phase, as two events other threads can read."""
+
+    def __init__(self, say: Callable[[str], None], grace_seconds: float = GRACE_SECONDS) -> None:
+        self.stopping = threading.Event()
+        self.giving_up = threading.Event()
+        self._say = say
+        self._grace_seconds = grace_seconds
+        self._timer: threading.Timer | None = None
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> Self:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if not self.stopping.is_set():
+            self.stopping.set()
+            self._timer = threading.Timer(self._grace_seconds, self.giving_up.set)
+            self._timer.daemon = True
+            self._timer.start()
+            self._say(f"\nInterrupted: no new request is sent; waiting up to {self._grace_seconds:g} s for the "
+                      "answers of the requests in flight (Ctrl-C again to stop waiting).")
+        elif not self.giving_up.is_set():
+            self.giving_up.set()
+            self._say("\nInterrupted again: no longer waiting; requests without an answer are kept in the state.")
 
 
 class PlayerError(RuntimeError):

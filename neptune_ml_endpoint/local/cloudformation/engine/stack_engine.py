@@ -11,8 +11,10 @@ is sent again, with its RequestId, before anything else, as Lambda retries an in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from graphlib import TopologicalSorter
 from typing import Any, Protocol
 
 from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import ResolveError
@@ -20,9 +22,121 @@ from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.scheduling import run_in_order
-from neptune_ml_endpoint.local.cloudformation.engine.stack_record import Checkpoint, StackRecord, leftover_key
 from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
+
+MAX_PARALLEL = 8
+_WAKE_SECONDS = 0.2
+
+
+def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], bool],
+                 stop_on_failure: bool, max_parallel: int = MAX_PARALLEL,
+                 halted: Callable[[], bool] = lambda: False, reverse: bool = False) -> dict[str, bool | None]:
+    """Run action(node) once each node's prerequisites have succeeded (with reverse: once every node
+    that needs it has, the order of deletion).
+
+    Returns each node's outcome: True or False from the action, None when it never ran
+    (a prerequisite failed, a failure stopped new work with stop_on_failure, or halted() said
+    to start nothing more). Work already running when a failure happens always finishes.
+    """
+    needs = {node: {p for p in wanted if p in prerequisites} for node, wanted in prerequisites.items()}
+    if reverse:
+        needs = {node: {other for other, wanted in needs.items() if node in wanted} for node in needs}
+    sorter = TopologicalSorter(needs)
+    sorter.prepare()
+    outcomes: dict[str, bool | None] = {}
+    stopped = False
+    with ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="resource") as pool:
+        running: dict[Future[bool], str] = {}
+        while sorter.is_active():
+            stopped = stopped or halted()
+            for node in sorter.get_ready():
+                if stopped or any(outcomes.get(need) is not True for need in needs[node]):
+                    outcomes[node] = None
+                    sorter.done(node)
+                else:
+                    running[pool.submit(action, node)] = node
+            if not running:
+                continue
+            # A bounded wait: a signal that reaches another thread still gets its handler run here soon.
+            done, _ = wait(running, timeout=_WAKE_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                node = running.pop(future)
+                outcomes[node] = bool(future.result())
+                sorter.done(node)
+                stopped = stopped or (stop_on_failure and not outcomes[node])
+    return outcomes
+
+
+@dataclass(frozen=True)
+class Remembered:
+    """One moment of the record."""
+
+    resources: dict[str, ResourceState]
+    leftovers: list[ResourceState]
+
+    def doomed(self) -> dict[str, ResourceState]:
+        """Every resource and leftover, keyed for deletion (a leftover by its logical and physical id)."""
+        return {**self.resources, **{leftover_key(state): state for state in self.leftovers}}
+
+
+Checkpoint = Callable[[Remembered], None]
+
+
+def leftover_key(state: ResourceState) -> str:
+    """A key for a leftover that no logical id of the stack collides with."""
+    return f"{state.logical_id} ({state.physical_id or 'no physical id'})"
+
+
+def _same(one: ResourceState, other: ResourceState) -> bool:
+    return one.logical_id == other.logical_id and one.physical_id == other.physical_id
+
+
+class StackRecord:
+    """Thread-safe: the stack's resources by logical id, its leftovers, and a checkpoint after each change."""
+
+    def __init__(self, resources: Mapping[str, ResourceState], leftovers: Iterable[ResourceState] = (),
+                 checkpoint: Checkpoint | None = None) -> None:
+        self._resources = dict(resources)
+        self._leftovers = list(leftovers)
+        self._checkpoint = checkpoint
+        self._lock = threading.Lock()
+
+    def now(self) -> Remembered:
+        """What is remembered at this moment."""
+        with self._lock:
+            return Remembered(dict(self._resources), list(self._leftovers))
+
+    def put(self, state: ResourceState) -> None:
+        """The resource of its logical id is now this one (no longer a leftover, if it was one)."""
+        with self._lock:
+            self._resources[state.logical_id] = state
+            self._leftovers = [left for left in self._leftovers if not _same(left, state)]
+            self._save()
+
+    def retire(self, state: ResourceState) -> None:
+        """This physical resource is no longer the stack's (replaced, or a failed create): delete it later."""
+        with self._lock:
+            current = self._resources.get(state.logical_id)
+            if current is not None and current.physical_id == state.physical_id:
+                del self._resources[state.logical_id]
+            if not any(_same(left, state) for left in self._leftovers):
+                self._leftovers.append(state.settled())
+            self._save()
+
+    def gone(self, state: ResourceState) -> None:
+        """This physical resource was deleted (or left out of the stack by its policy)."""
+        with self._lock:
+            before = len(self._leftovers)
+            self._leftovers = [left for left in self._leftovers if not _same(left, state)]
+            current = self._resources.get(state.logical_id)
+            if len(self._leftovers) == before and current is not None and current.physical_id == state.physical_id:
+                del self._resources[state.logical_id]
+            self._save()
+
+    def _save(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint(Remembered(dict(self._resources), list(self._leftovers)))
+
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})

@@ -8,27 +8,132 @@ the local Neptune ML API, so every NeptuneEndpoint property is pointed at that A
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from neptune_ml_endpoint.local.cloudformation.engine.assembly import FunctionSource, StackTemplate
-from neptune_ml_endpoint.local.cloudformation.engine.dependencies import played_dependencies
 from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     ResolveError,
     StackIdentity,
     TemplateResolver,
     cloudformation_strings,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.simulated import (
-    function_name,
-    simulated_attribute,
-    simulated_ref,
-)
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
 from neptune_ml_endpoint.schema import RESOURCE_TYPES
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def direct_dependencies(template: Mapping[str, Any]) -> dict[str, set[str]]:
+    """For each resource, the resources it names directly."""
+    resources: Mapping[str, Mapping[str, Any]] = template.get("Resources", {})
+    names = set(resources)
+    graph: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        named = set([depends_on] if isinstance(depends_on, str) else depends_on)
+        named |= _referenced(resource.get("Properties", {}))
+        graph[logical_id] = {name for name in named if name in names and name != logical_id}
+    return graph
+
+
+def played_dependencies(template: Mapping[str, Any], played: Iterable[str]) -> dict[str, set[str]]:
+    """For each played resource, the played resources it waits for, through any chain of others."""
+    graph = direct_dependencies(template)
+    played_ids = set(played)
+    result: dict[str, set[str]] = {}
+    for logical_id in played_ids:
+        seen: set[str] = set()
+        pending = list(graph.get(logical_id, ()))
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            if name not in played_ids:
+                pending.extend(graph.get(name, ()))
+        result[logical_id] = seen & played_ids
+    return result
+
+
+def _referenced(value: Any) -> set[str]:
+    """Names a value refers to (resources or parameters; the caller keeps resources)."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _referenced(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                target = item.split(".", 1)[0] if isinstance(item, str) else item[0]
+                found.add(str(target))
+            elif key == "Fn::Sub":
+                text = item if isinstance(item, str) else item[0]
+                found |= {name.split(".", 1)[0] for name in _SUB_VARIABLE.findall(str(text))}
+                if isinstance(item, list) and len(item) > 1:
+                    found |= _referenced(item[1])
+            else:
+                found |= _referenced(item)
+    return found
+
+
+NEPTUNE_CLUSTER_TYPE = "AWS::Neptune::DBCluster"
+LAMBDA_FUNCTION_TYPE = "AWS::Lambda::Function"
+_GLOBAL_SERVICES = frozenset({"iam"})
+
+
+def function_name(identity: StackIdentity, logical_id: str) -> str:
+    """The name a Lambda function without a FunctionName gets (CloudFormation adds a suffix)."""
+    return f"{identity.stack_name}-{logical_id}"[:64]
+
+
+def simulated_ref(identity: StackIdentity, logical_id: str, resource_type: str) -> str:
+    """What Ref returns for a simulated resource: its name, or its ARN where Ref gives one."""
+    if resource_type == LAMBDA_FUNCTION_TYPE:
+        return function_name(identity, logical_id)
+    if resource_type in ("AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"):
+        return simulated_attribute(identity, logical_id, resource_type, "Arn")
+    return logical_id
+
+
+def simulated_attribute(identity: StackIdentity, logical_id: str, resource_type: str, attribute: str) -> str:
+    """What Fn::GetAtt returns for a simulated resource."""
+    if resource_type == NEPTUNE_CLUSTER_TYPE:
+        return _neptune_cluster_attribute(identity, logical_id, attribute)
+    if attribute == "Arn":
+        return _arn(identity, logical_id, resource_type)
+    return f"{logical_id}.{attribute}"
+
+
+def _arn(identity: StackIdentity, logical_id: str, resource_type: str) -> str:
+    parts = resource_type.split("::")
+    service = parts[1].lower() if len(parts) > 1 else "resource"
+    kind = parts[2].lower() if len(parts) > 2 else "resource"
+    region = "" if service in _GLOBAL_SERVICES else identity.region
+    if resource_type == LAMBDA_FUNCTION_TYPE:
+        resource = f"function:{function_name(identity, logical_id)}"
+    else:
+        resource = f"{kind}/{logical_id}"
+    return f"arn:{identity.partition}:{service}:{region}:{identity.account}:{resource}"
+
+
+def _neptune_cluster_attribute(identity: StackIdentity, logical_id: str, attribute: str) -> str:
+    digest = hashlib.sha256(f"{identity.stack_name}/{logical_id}".encode()).hexdigest()
+    host = f"{logical_id.lower()}.cluster-{digest[:12]}.{identity.region}.neptune.amazonaws.com"
+    values = {
+        "Endpoint": host,
+        "ReadEndpoint": host.replace(".cluster-", ".cluster-ro-", 1),
+        "Port": "8182",
+        "ClusterResourceId": f"cluster-{digest[:26].upper()}",
+    }
+    return values.get(attribute, f"{logical_id}.{attribute}")
+
 
 NEPTUNE_ENDPOINT_PROPERTY = "NeptuneEndpoint"
 
