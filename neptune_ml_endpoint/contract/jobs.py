@@ -3,8 +3,10 @@
 Each property fills the Start field of the same name with its first letter lowered
 (`InputDataS3Location` -> `inputDataS3Location`). The handler's own properties are
 `NeptuneEndpoint`, `Id` (an explicit job id), `RunKey` (any text; a new value starts a new job with
-the same configuration, for data that changed in S3) and `Clean` (cancelling the job also deletes
-its S3 artifacts).
+the same configuration, for data that changed in S3), `Clean` (cancelling the job also deletes
+its S3 artifacts), and for waits past the custom resource's hour `CompletionSignalUrl` and
+`CompletionTimeoutSeconds` (a WaitCondition's handle and timeout: the resource answers once the
+job started, and a watcher signals the handle when it ends).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from neptune_ml_endpoint.contract.values import (
     PropertyError,
     check_boolean,
     check_file_name,
+    check_https_url,
     check_instance_type,
     check_job_id,
     check_kms_key,
@@ -37,6 +40,8 @@ DATA_PROCESSING_TYPE = "Custom::NeptuneMlDataProcessingJob"
 MODEL_TRAINING_TYPE = "Custom::NeptuneMlModelTrainingJob"
 MODEL_TRANSFORM_TYPE = "Custom::NeptuneMlModelTransformJob"
 
+MAX_WAIT_SECONDS = 43200
+"""The longest an AWS::CloudFormation::WaitCondition waits: 12 hours."""
 MODEL_TYPES = ("heterogeneous", "kge")
 TRAINING_MODEL_NAMES = ("rgcn", "transe", "distmult", "rotate", "custom")
 UNMODELLED_TRAINING_FIELDS = ("modelName", "maxWaitTime", "enableInterContainerTrafficEncryption")
@@ -78,6 +83,12 @@ _CONNECTION = (
                  "configuration (CloudFormation cannot see that the data in S3 changed).", construct_prop="run_key"),
     PropertySpec("Clean", None, check_boolean, "true: cancelling a running job on delete also deletes its S3 "
                  "artifacts.", construct_prop="clean"),
+    PropertySpec("CompletionSignalUrl", None, check_https_url, "For waits past the custom resource's hour: the "
+                 "WaitConditionHandle to signal when the job ends; the resource then answers once the job started.",
+                 construct_prop="timeout"),
+    PropertySpec("CompletionTimeoutSeconds", None, whole_number(1, MAX_WAIT_SECONDS, example=43200),
+                 "With CompletionSignalUrl: the WaitCondition's Timeout; a job still running shortly before "
+                 "is cancelled and the wait fails.", construct_prop="timeout"),
 )
 _ROLES_AND_NETWORK = (
     _field("SagemakerIamRoleArn", check_role_arn, "The role SageMaker runs the job with.", "sagemaker_iam_role"),
@@ -170,7 +181,14 @@ MODEL_TRANSFORM_PROPERTIES = (
 )
 
 
+def _check_completion(values: Mapping[str, Any]) -> None:
+    if ("CompletionSignalUrl" in values) != ("CompletionTimeoutSeconds" in values):
+        raise PropertyError("CompletionTimeoutSeconds", "must be given together with CompletionSignalUrl",
+                            "Give both (the WaitConditionHandle's Ref and the WaitCondition's Timeout), or neither")
+
+
 def _check_spot_wait(values: Mapping[str, Any]) -> None:
+    _check_completion(values)
     if "MaxWaitTime" in values and values.get("EnableManagedSpotTraining") is not True:
         raise PropertyError("MaxWaitTime", "is set without EnableManagedSpotTraining",
                             "Set EnableManagedSpotTraining to true, or leave MaxWaitTime out")
@@ -180,6 +198,7 @@ def _check_spot_wait(values: Mapping[str, Any]) -> None:
 
 
 def _check_transform_source(values: Mapping[str, Any]) -> None:
+    _check_completion(values)
     by_jobs = "DataProcessingJobId" in values or "MlModelTrainingJobId" in values
     if by_jobs and "TrainingJobName" in values:
         raise PropertyError("TrainingJobName", "is set together with DataProcessingJobId or MlModelTrainingJobId",
@@ -193,7 +212,7 @@ def _check_transform_source(values: Mapping[str, Any]) -> None:
 
 
 DATA_PROCESSING = ResourceContract(DATA_PROCESSING_TYPE, "data processing job", DATA_PROCESSING_PROPERTIES,
-                                   JOB_ATTRIBUTES)
+                                   JOB_ATTRIBUTES, _check_completion)
 MODEL_TRAINING = ResourceContract(MODEL_TRAINING_TYPE, "model training job", MODEL_TRAINING_PROPERTIES,
                                   JOB_ATTRIBUTES, _check_spot_wait)
 MODEL_TRANSFORM = ResourceContract(MODEL_TRANSFORM_TYPE, "model transform job", MODEL_TRANSFORM_PROPERTIES,
@@ -210,6 +229,9 @@ class JobSpec:
     api_fields: Mapping[str, Any] = field(default_factory=dict)
     run_key: str = ""
     clean: bool = False
+    completion_url: str = ""
+    """A WaitConditionHandle's URL: the job is waited for by a watcher that signals it, not by the resource."""
+    completion_timeout: int = 0
 
     def start_request(self, job_id: str) -> dict[str, Any]:
         """Keyword arguments for boto3's neptunedata.start_ml_*_job (unmodelled fields included)."""
@@ -232,4 +254,6 @@ def parse_job_properties(contract: ResourceContract, raw: Mapping[str, Any]) -> 
     api_fields = dict(parsed.api_fields)
     return JobSpec(neptune_endpoint=parsed.own["NeptuneEndpoint"], job_id=api_fields.pop("id", None),
                    api_fields=api_fields, run_key=str(parsed.own.get("RunKey", "")),
-                   clean=bool(parsed.own.get("Clean", False)))
+                   clean=bool(parsed.own.get("Clean", False)),
+                   completion_url=str(parsed.own.get("CompletionSignalUrl", "")),
+                   completion_timeout=int(parsed.own.get("CompletionTimeoutSeconds", 0)))

@@ -215,6 +215,17 @@ def check_security_group_id(value: str, property_name: str) -> str:
     return value
 
 
+_HTTPS_URL = re.compile(r"^https://[^\s/?#]+(:\d{1,5})?/\S*$")
+
+
+def check_https_url(value: str, property_name: str) -> str:
+    """An https:// URL (a WaitConditionHandle's presigned URL); the value is never shown, it is a credential."""
+    if not _HTTPS_URL.match(value):
+        raise PropertyError(property_name, "is not an https:// URL",
+                            "Give the Ref of an AWS::CloudFormation::WaitConditionHandle")
+    return value
+
+
 def check_text(value: str, property_name: str) -> str:
     """Any short text without control characters."""
     if not 1 <= len(value) <= 1024 or any(ord(c) < 32 for c in value):

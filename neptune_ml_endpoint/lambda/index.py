@@ -17,7 +17,9 @@ from typing import Any
 
 from crhelper import CfnResource, log_helper
 from custom_resource import Finished, NeptuneMlResource, Outcome, Request, RequestFailed, Wait
+from job_watcher import WATCH_KEY
 from ml_endpoint_waiter import Deadline, WaitSettings, wait_in_invocation
+from ml_job_resource import watch_once
 from resource_types import resource_for
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,10 @@ _helpers: dict[bool, CfnResource] = {}
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
-    """The Lambda handler: CloudFormation's requests and crhelper's poll invocations."""
+    """The Lambda handler: CloudFormation's requests, crhelper's poll invocations, and job watchers' ticks."""
+    if WATCH_KEY in event:
+        watch_once(event, _function_arn(context))
+        return
     if "CrHelperPoll" in event:
         _polled.answered_by = None
         _helper(polling=True)(event, context)
@@ -83,7 +88,7 @@ def _run_first_step(event: dict[str, Any], context: Any) -> tuple[NeptuneMlResou
     """Start the request and wait in this invocation; every exception becomes a failure."""
     resource: NeptuneMlResource[Any, Any] | None = None
     try:
-        resource = resource_for(Request.from_event(event))
+        resource = resource_for(Request.from_event(event), _function_arn(context))
         settings = WaitSettings.from_environment()
         deadline = Deadline(context, settings.safety_margin)
         return resource, wait_in_invocation(resource, resource.start(), deadline, settings)
@@ -117,6 +122,10 @@ def _hand_over_or_fail(outcome: Answer, event: dict[str, Any], wait_noun: str | 
     return outcome
 
 
+def _function_arn(context: Any) -> str:
+    return str(getattr(context, "invoked_function_arn", "") or "")
+
+
 def _helper(polling: bool) -> CfnResource:
     """The CfnResource that answers at once, or the one that polls; each made on first use."""
     if polling not in _helpers:
@@ -143,7 +152,7 @@ def _replay_first_step(helper: CfnResource) -> CrhelperFunction:
 
 def _poll_once(helper: CfnResource) -> CrhelperFunction:
     def poll(event: dict[str, Any], context: Any) -> str | None:
-        resource = resource_for(Request.from_event(event))
+        resource = resource_for(Request.from_event(event), _function_arn(context))
         try:
             wait = Wait.from_data(helper.Data)
             outcome: Answer = resource.check(wait)

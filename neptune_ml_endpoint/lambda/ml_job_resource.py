@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from creation_marker import MarkerStore
 from custom_resource import (
@@ -28,6 +29,7 @@ from custom_resource import (
     Wait,
     derive_id,
 )
+from job_watcher import EventBridgeScheduler, Scheduler, Watch, WatchError, tick, watcher_rule_name
 from neptune_data_client import (
     DATA_PROCESSING,
     MODEL_TRAINING,
@@ -104,11 +106,14 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
     id_prop = "job_id"
 
     def __init__(self, request: Request, client_factory: ClientFactory = NeptuneDataClient,
-                 markers: MarkerStore | None = None, clock: Callable[[], float] = time.time) -> None:
+                 markers: MarkerStore | None = None, clock: Callable[[], float] = time.time,
+                 scheduler: Scheduler | None = None, function_arn: str = "") -> None:
         super().__init__(request, client_factory, markers)
         self.job_type = JOB_TYPES[request.resource_type]
         self.noun = self.job_type.kind.noun
         self._clock = clock
+        self._scheduler: Scheduler = scheduler if scheduler is not None else EventBridgeScheduler()
+        self._function_arn = function_arn
 
     # --- the first step ------------------------------------------------------------
 
@@ -138,6 +143,8 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             logger.info("Delete: properties are not valid (%s), so no job was started with them; nothing to "
                         "cancel", error.property_name)
             return Finished(job_id, {})
+        if self.request.properties.get("CompletionSignalUrl"):
+            self._stop_watching(job_id)
         return self._guarded(job_id, lambda: self._cancel(client, job_id, first=True))
 
     # --- one look at what the request waits for -------------------------------------
@@ -191,6 +198,8 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             if status is None:
                 raise RequestFailed(f"Update: {self.noun} {job_id} no longer exists; was it removed outside "
                                     "CloudFormation?", self.request.physical_id)
+            if spec.completion_url:
+                self._watch(spec, job_id)
             return Finished(job_id, self._attributes(spec, Wait(Wait.READY, job_id), status))
         return self._guarded(job_id, read)
 
@@ -200,10 +209,32 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             outcome = self._guarded(spec.job_id, lambda: self._create_named(client, spec, spec.job_id or ""))
         else:
             outcome = self._guarded("", lambda: self._start_derived(client, spec))
+        if isinstance(outcome, Wait) and spec.completion_url:
+            self._watch(spec, outcome.resource_id)
+            logger.info("%s: %s %s started; the WaitCondition after this resource waits for it",
+                        self.request.request_type, self.noun, outcome.resource_id)
+            return Finished(outcome.resource_id, self._started_attributes(spec, outcome))
         if isinstance(outcome, Wait):
             return Wait(outcome.kind, outcome.resource_id, outcome.arn, outcome.creation_time, outcome.marked,
                         give_up_at=self._give_up_at())
         return outcome
+
+    def _watch(self, spec: JobSpec, job_id: str) -> None:
+        """Set up the job's watcher, which signals the WaitCondition's handle when the job ends."""
+        timeout = spec.completion_timeout
+        watch = Watch(self.request.resource_type, self.request.logical_id, job_id, spec.neptune_endpoint,
+                      spec.role_arn or "", spec.completion_url,
+                      self._clock() + timeout - min(GIVE_UP_MARGIN_SECONDS, timeout / 4))
+        try:
+            self._scheduler.put(watch, self._function_arn)
+        except WatchError as error:
+            raise RequestFailed(f"{self.request.request_type}: {error}", self.physical_id_on_failure(job_id)) from None
+
+    def _stop_watching(self, job_id: str) -> None:
+        try:
+            self._scheduler.remove(watcher_rule_name(self.request.logical_id, job_id), self._function_arn)
+        except WatchError as error:
+            logger.info("Delete: %s; it stops itself once the job has ended", error)
 
     def _start_derived(self, client: NeptuneDataClient, spec: JobSpec) -> Outcome:
         """Start the configuration's job, or adopt the run an earlier invocation started or completed."""
@@ -301,6 +332,16 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
     def _client_for(self, spec: JobSpec) -> NeptuneDataClient:
         return self._client_factory(spec.neptune_endpoint, spec.role_arn)
 
+    def _started_attributes(self, spec: JobSpec, wait: Wait) -> dict[str, str]:
+        """Attributes before the job ends: where its output will be; the log URL is not known yet."""
+        return {
+            ATTR_ID: wait.resource_id,
+            ATTR_ARN: wait.arn,
+            ATTR_CREATION_TIME: wait.creation_time,
+            ATTR_OUTPUT_LOCATION: str(spec.api_fields.get(self.job_type.output_field, "")),
+            ATTR_LOG_URL: "",
+        }
+
     def _attributes(self, spec: JobSpec, wait: Wait, status: JobStatus) -> dict[str, str]:
         main = status.main
         return {
@@ -310,3 +351,28 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             ATTR_OUTPUT_LOCATION: main.output_location or str(spec.api_fields.get(self.job_type.output_field, "")),
             ATTR_LOG_URL: main.log_url,
         }
+
+
+def watch_once(event: dict[str, Any], function_arn: str, client_factory: ClientFactory = NeptuneDataClient,
+               scheduler: Scheduler | None = None) -> None:
+    """One watcher tick (an EventBridge invocation): look at the job, signal once it ended, then stop."""
+    watch = Watch.from_event(event)
+    kind = JOB_TYPES[watch.resource_type].kind
+    client = client_factory(watch.neptune_endpoint, watch.role_arn or None)
+
+    def cancel() -> None:
+        try:
+            client.cancel_job(kind, watch.job_id, clean=False)
+        except NeptuneApiError as error:
+            logger.info("Watcher: could not cancel job %s: %s", watch.job_id, error)
+
+    try:
+        result = tick(watch, lambda: client.get_job(kind, watch.job_id), cancel)
+    except (NeptuneApiError, WatchError) as error:
+        logger.info("Watcher: %s; the next tick tries again", error)
+        return
+    if result.signal is not None:
+        try:
+            (scheduler if scheduler is not None else EventBridgeScheduler()).remove(watch.rule_name, function_arn)
+        except WatchError as error:
+            logger.info("Watcher: %s; the next tick signals again (the same UniqueId) and retries", error)

@@ -267,3 +267,113 @@ def test_delete_with_properties_that_never_started_a_job_calls_nothing(world: Wo
 
     assert outcome.physical_id == "job-1"
     assert world.neptune.calls == []
+
+
+# --- waits past the hour: the watcher's decisions -------------------------------------------
+
+LONG = {**PROCESSING, "CompletionSignalUrl": "https://bucket.s3.amazonaws.com/handle?sig=x",
+        "CompletionTimeoutSeconds": "43200"}
+
+
+@dataclass
+class FakeScheduler:
+    put_watches: list[Any] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def put(self, watch: Any, function_arn: str) -> None:
+        self.put_watches.append(watch)
+
+    def remove(self, rule_name: str, function_arn: str) -> None:
+        self.removed.append(rule_name)
+
+
+def _long_resource(world: World, scheduler: FakeScheduler, request_type: str = "Create",
+                   properties: dict[str, Any] = LONG, **event: Any) -> Any:
+    resource = world.resource(request_type, properties, **event)
+    resource._scheduler = scheduler
+    return resource
+
+
+def test_with_a_completion_handle_create_answers_at_once_and_sets_up_the_watcher(world: World) -> None:
+    scheduler = FakeScheduler()
+
+    outcome = _long_resource(world, scheduler).start()
+
+    assert type(outcome).__name__ == "Finished"
+    [watch] = scheduler.put_watches
+    assert (watch.job_id, watch.signal_url) == (outcome.physical_id, LONG["CompletionSignalUrl"])
+    assert watch.give_up_at == 1000.0 + 43200 - 120
+    assert watch.rule_name.startswith("Processingw") and len(watch.rule_name) == len("Processing") + 8
+    assert outcome.attributes["OutputS3Location"] == "s3://bucket/out/"
+
+
+def test_deleting_a_long_waited_job_removes_its_watcher_and_cancels_the_job(world: World) -> None:
+    import job_watcher
+
+    scheduler = FakeScheduler()
+    world.neptune.jobs["job-1"] = "InProgress"
+
+    _long_resource(world, scheduler, "Delete", physical_id="job-1").start()
+
+    assert scheduler.removed == [job_watcher.watcher_rule_name("Processing", "job-1")]
+    assert ("cancel", "job-1") in world.neptune.calls
+
+
+def test_the_watcher_rule_name_never_matches_crhelpers_or_the_creation_markers() -> None:
+    import creation_marker
+    import job_watcher
+
+    name = job_watcher.watcher_rule_name("Training", "job-1")
+    assert name != creation_marker.marker_name("stack-1", "Training")
+    assert name[len("Training")] == "w" and name[len("Training") + 1:].islower()
+
+
+@pytest.mark.parametrize(("status", "signal", "cancelled"), [
+    ("Completed", "SUCCESS", False), ("Failed", "FAILURE", False), ("Stopped", "FAILURE", False),
+    ("Stopping", "FAILURE", False), (None, "FAILURE", False), ("InProgress", None, False),
+])
+def test_a_tick_signals_once_the_job_has_ended(world: World, status: str | None, signal: str | None,
+                                               cancelled: bool) -> None:
+    import job_watcher
+
+    sent: list[tuple[str, ...]] = []
+    cancels: list[str] = []
+    watch = job_watcher.Watch(schema.DATA_PROCESSING_TYPE, "Processing", "job-1", "https://c:8182", "", "https://h",
+                              give_up_at=2000.0)
+    if status is not None:
+        world.neptune.jobs["job-1"] = status
+    import ml_job_resource
+
+    result = job_watcher.tick(watch, lambda: world.neptune.get_job(ml_job_resource.DATA_PROCESSING, "job-1"),
+                              lambda: cancels.append("job-1"), lambda *args: sent.append(args), clock=lambda: 1999.0)
+
+    assert result.signal == signal
+    assert [args[1] for args in sent] == ([signal] if signal else [])
+    assert all(args[3] == args[4] == "job-1" for args in sent)
+    assert cancels == []
+
+
+def test_a_tick_after_the_give_up_time_cancels_the_job_and_signals_failure(world: World) -> None:
+    import job_watcher
+    import ml_job_resource
+
+    world.neptune.jobs["job-1"] = "InProgress"
+    sent: list[tuple[str, ...]] = []
+    cancels: list[str] = []
+    watch = job_watcher.Watch(schema.DATA_PROCESSING_TYPE, "Processing", "job-1", "https://c:8182", "", "https://h",
+                              give_up_at=2000.0)
+
+    result = job_watcher.tick(watch, lambda: world.neptune.get_job(ml_job_resource.DATA_PROCESSING, "job-1"),
+                              lambda: cancels.append("job-1"), lambda *args: sent.append(args), clock=lambda: 2000.0)
+
+    assert (result.signal, cancels) == ("FAILURE", ["job-1"])
+    assert "nearly up, so it was cancelled" in sent[0][2]
+
+
+def test_a_completion_handle_without_its_timeout_is_refused_before_any_call(world: World) -> None:
+    import custom_resource
+
+    properties = {k: v for k, v in LONG.items() if k != "CompletionTimeoutSeconds"}
+    with pytest.raises(custom_resource.RequestFailed, match="CompletionTimeoutSeconds: must be given together"):
+        _long_resource(world, FakeScheduler(), properties=properties).start()
+    assert world.neptune.calls == []

@@ -13,6 +13,7 @@ from handler_driver import FAST, SAFETY_MARGIN, STACK_ID, CloudFormation, Lambda
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+from neptune_ml_endpoint.local.api.faults import Fault
 from neptune_ml_endpoint.local.cloudformation.testing import (
     SERVICE_TOKEN,
     CustomResourceRequest,
@@ -353,3 +354,147 @@ def test_a_resource_type_the_handler_does_not_serve_fails_with_the_types_it_serv
     assert answer["Status"] == "FAILED"
     assert answer["Reason"].startswith("ResourceType 'Custom::NeptuneMlSomethingElse' is not served by this handler")
     assert jobs.api.requests() == []
+
+
+# --- waits past the custom resource's hour: a WaitConditionHandle signalled by a watcher ---------
+
+
+def _watchers(cf: CloudFormation) -> list[Any]:
+    return [rule for rule in cf.stubs.rules() if rule.targets and "NeptuneMlWatch" in str(rule.targets[0].input)]
+
+
+def _tick_until_no_watcher(cf: CloudFormation, limit: float = 15.0) -> int:
+    """Deliver each watcher rule's Input, as EventBridge would every minute, until none is left; the ticks made."""
+    import time
+
+    ticks, end = 0, time.monotonic() + limit
+    while rules := _watchers(cf):
+        assert time.monotonic() < end, "the watcher did not stop"
+        for rule in rules:
+            cf.handler(json_input(rule.targets[0].input), LambdaContext(30.0))
+            ticks += 1
+        time.sleep(0.1)
+    return ticks
+
+
+def _long(jobs: Jobs, case: JobCase, handle: str, **values: str) -> dict[str, Any]:
+    return jobs.properties(case, CompletionSignalUrl=jobs.cf.receiver.url_for(handle),
+                           CompletionTimeoutSeconds="43200", **values)
+
+
+def test_with_a_completion_handle_the_resource_answers_once_the_job_started_and_the_watcher_signals_it(
+        jobs: Jobs) -> None:
+    _slow(jobs.api)
+    properties = _long(jobs, TRAINING, "handle-1")
+
+    answer = jobs.cf.send(jobs.event(TRAINING, "Create", properties))
+
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    job_id = answer["PhysicalResourceId"]
+    assert jobs.api.job_status("modeltraining", job_id) == "InProgress"
+    [watcher] = _watchers(jobs.cf)
+    assert watcher.schedule_expression == "rate(1 minute)"
+    assert jobs.cf.receiver.responses("handle-1") == []
+    assert _tick_until_no_watcher(jobs.cf) >= 2
+    [signal] = jobs.cf.receiver.responses("handle-1")
+    assert (signal["Status"], signal["UniqueId"], signal["Data"]) == ("SUCCESS", job_id, job_id)
+    assert jobs.api.job_status("modeltraining", job_id) == "Completed"
+    assert jobs.cf.stubs.permissions() == []
+
+
+def test_a_job_failing_during_the_long_wait_signals_failure_with_its_reason(jobs: Jobs) -> None:
+    _slow(jobs.api)
+    properties = _long(jobs, TRAINING, "handle-2", TrainModelS3Location="s3://bucket/failing-long/")
+
+    answer = jobs.cf.send(jobs.event(TRAINING, "Create", properties))
+    _tick_until_no_watcher(jobs.cf)
+
+    assert answer["Status"] == "SUCCESS"
+    [signal] = jobs.cf.receiver.responses("handle-2")
+    assert signal["Status"] == "FAILURE"
+    assert signal["Reason"].startswith(f"Job {answer['PhysicalResourceId']} ended Failed: hpoJob ")
+    assert "AlgorithmError" in signal["Reason"] and "(log: https://" in signal["Reason"]
+
+
+def test_deleting_a_job_during_the_long_wait_cancels_it_and_stops_its_watcher(jobs: Jobs) -> None:
+    _slow(jobs.api)
+    properties = _long(jobs, PROCESSING, "handle-3")
+    job_id = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))["PhysicalResourceId"]
+    assert len(_watchers(jobs.cf)) == 1
+
+    delete = jobs.cf.send(jobs.event(PROCESSING, "Delete", properties, physical_id=job_id))
+
+    assert delete["Status"] == "SUCCESS", delete.get("Reason")
+    assert _watchers(jobs.cf) == [] and jobs.cf.stubs.permissions() == []
+    assert jobs.api.job_status("dataprocessing", job_id) == "Stopped"
+    assert jobs.cf.receiver.responses("handle-3") == []
+
+
+def test_a_job_running_when_the_wait_is_nearly_up_is_cancelled_and_the_wait_fails(jobs: Jobs) -> None:
+    jobs.api.timings = Timings(FAST.creating, FAST.updating, FAST.deleting, processing=60.0, stopping=QUICK)
+    properties = jobs.properties(PROCESSING, CompletionSignalUrl=jobs.cf.receiver.url_for("handle-4"),
+                                 CompletionTimeoutSeconds="2")
+    job_id = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))["PhysicalResourceId"]
+
+    _tick_until_no_watcher(jobs.cf)
+
+    [signal] = jobs.cf.receiver.responses("handle-4")
+    assert signal["Status"] == "FAILURE"
+    assert "was still running when the wait's timeout was nearly up, so it was cancelled" in signal["Reason"]
+    _wait_until(lambda: jobs.api.job_status("dataprocessing", job_id) == "Stopped")
+
+
+def test_a_replacement_during_an_update_signals_only_the_new_jobs_handle(jobs: Jobs) -> None:
+    first = _long(jobs, PROCESSING, "handle-old")
+    old_id = jobs.cf.send(jobs.event(PROCESSING, "Create", first))["PhysicalResourceId"]
+    _tick_until_no_watcher(jobs.cf)
+    _slow(jobs.api)
+    second = {**first, "RunKey": "v2", "CompletionSignalUrl": jobs.cf.receiver.url_for("handle-new")}
+
+    update = jobs.cf.send(jobs.event(PROCESSING, "Update", second, physical_id=old_id, old_properties=first))
+    _tick_until_no_watcher(jobs.cf)
+
+    new_id = update["PhysicalResourceId"]
+    assert new_id != old_id
+    assert [s["UniqueId"] for s in jobs.cf.receiver.responses("handle-old")] == [old_id]
+    assert [(s["Status"], s["UniqueId"]) for s in jobs.cf.receiver.responses("handle-new")] == [("SUCCESS", new_id)]
+
+
+def test_an_update_that_keeps_the_job_signals_a_new_handle_for_it(jobs: Jobs) -> None:
+    first = _long(jobs, PROCESSING, "handle-a")
+    job_id = jobs.cf.send(jobs.event(PROCESSING, "Create", first))["PhysicalResourceId"]
+    _tick_until_no_watcher(jobs.cf)
+    longer = {**first, "CompletionTimeoutSeconds": "30000", "CompletionSignalUrl": jobs.cf.receiver.url_for("handle-b")}
+
+    update = jobs.cf.send(jobs.event(PROCESSING, "Update", longer, physical_id=job_id, old_properties=first))
+    _tick_until_no_watcher(jobs.cf)
+
+    assert update["PhysicalResourceId"] == job_id
+    assert [(s["Status"], s["UniqueId"]) for s in jobs.cf.receiver.responses("handle-b")] == [("SUCCESS", job_id)]
+    assert jobs.starts(PROCESSING) == [job_id]
+
+
+def test_a_crashed_watcher_tick_loses_nothing_the_next_one_signals(jobs: Jobs) -> None:
+    properties = _long(jobs, PROCESSING, "handle-5")
+    job_id = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))["PhysicalResourceId"]
+    _wait_until(lambda: jobs.api.job_status("dataprocessing", job_id) == "Completed")
+    jobs.api.add_fault(Fault("server_error", operation="GetMLDataProcessingJob", count=None))
+
+    [watcher] = _watchers(jobs.cf)
+    jobs.cf.handler(json_input(watcher.targets[0].input), LambdaContext(30.0))  # every attempt of its Get fails
+    assert jobs.cf.receiver.responses("handle-5") == [] and len(_watchers(jobs.cf)) == 1
+    jobs.api.clear_faults()
+    _tick_until_no_watcher(jobs.cf)
+
+    assert [(s["Status"], s["UniqueId"]) for s in jobs.cf.receiver.responses("handle-5")] == [("SUCCESS", job_id)]
+
+
+def test_the_handle_url_is_never_logged(jobs: Jobs, caplog: pytest.LogCaptureFixture) -> None:
+    properties = _long(jobs, PROCESSING, "secret-handle-path")
+    caplog.set_level("DEBUG")
+
+    jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
+    _tick_until_no_watcher(jobs.cf)
+
+    assert jobs.cf.receiver.responses("secret-handle-path")
+    assert "secret-handle-path" not in caplog.text
