@@ -19,7 +19,7 @@ from neptune_ml_endpoint.constructs.endpoint_base import (
     NeptuneMlEndpointAttributes,
     NeptuneMlEndpointBase,
 )
-from neptune_ml_endpoint.constructs.jobs import INeptuneMlJob, job_id_of
+from neptune_ml_endpoint.constructs.jobs import INeptuneMlJob, NeptuneMlJobBase, job_id_of
 from neptune_ml_endpoint.schema import ModelName
 
 DEFAULT_SERVICE_TIMEOUT = cdk.Duration.minutes(40)
@@ -106,6 +106,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             removal_policy=removal_policy, service_timeout=service_timeout,
             handler_encryption_key=handler_encryption_key,
         )
+        for job in (training_job, transform_job):
+            if isinstance(job, NeptuneMlJobBase):  # with a long wait, its WaitCondition
+                self._resource.node.add_dependency(job.completion)
 
         if volume_encryption_key is not None and neptune_iam_role is not None:
             volume_encryption_key.grant(neptune_iam_role, "kms:CreateGrant", "kms:DescribeKey").apply_before(

@@ -9,6 +9,8 @@ job updates the endpoint serving it in place.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -21,11 +23,19 @@ from constructs import Construct
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
-from neptune_ml_endpoint.constructs.declaration import check_timeout, checked_properties, declare
+from neptune_ml_endpoint.constructs.declaration import (
+    SERVICE_TIMEOUT_MAX_SECONDS,
+    check_timeout,
+    checked_properties,
+    declare,
+)
 from neptune_ml_endpoint.contract import jobs as contract
 from neptune_ml_endpoint.contract.properties import ResourceContract
 
 DEFAULT_TIMEOUT = cdk.Duration.hours(1)
+START_ONLY_SERVICE_TIMEOUT = cdk.Duration.minutes(10)
+"""The job resource's own ServiceTimeout when a WaitCondition does the waiting: it answers once the job started."""
+_FINGERPRINT_LENGTH = 8
 
 
 @runtime_checkable
@@ -74,6 +84,9 @@ class NeptuneMlJobBase(Construct):
     """What the three job constructs share: the resource, its attributes and the removal policy."""
 
     _contract: ResourceContract
+    fingerprint: str
+    """A digest of what makes this job, upstream jobs' fingerprints included: a new one whenever the job
+    (or a job before it in the chain) changes, as far as the app can see at synth time."""
 
     def __init__(
         self,
@@ -94,6 +107,7 @@ class NeptuneMlJobBase(Construct):
         removal_policy: cdk.RemovalPolicy,
         timeout: cdk.Duration,
         handler_encryption_key: kms.IKey | None,
+        upstream: Sequence[object] = (),
     ) -> None:
         subnet_ids = _subnet_ids(cluster.vpc, vpc_subnets) if vpc_subnets is not None else None
         candidates = {
@@ -110,13 +124,33 @@ class NeptuneMlJobBase(Construct):
             "S3OutputEncryptionKMSKey": s3_output_encryption_key.key_arn if s3_output_encryption_key else None,
         }
         properties = checked_properties(self._contract, candidates)
-        check_timeout("timeout", timeout, "Duration.hours(1)")
+        seconds = _check_job_timeout(timeout)
+        long_wait = seconds is not None and seconds > SERVICE_TIMEOUT_MAX_SECONDS
         super().__init__(scope, id)
         self.cluster = cluster
+        upstream_jobs = [job for job in upstream if isinstance(job, NeptuneMlJobBase)]
+        self.fingerprint = _fingerprint(self, properties, [job.fingerprint for job in upstream_jobs], seconds)
+        handle = None
+        if long_wait:
+            # A WaitConditionHandle cannot be reused across updates: the handle and the condition get new
+            # logical ids whenever the fingerprint changes.
+            handle = cdk.CfnWaitConditionHandle(self, f"Handle{self.fingerprint}")
+            properties = {**properties, "CompletionSignalUrl": handle.ref, "CompletionTimeoutSeconds": seconds}
         self.provider, self._resource = declare(
             self, contract=self._contract, cluster=cluster, properties=properties, removal_policy=removal_policy,
-            service_timeout=timeout, handler_encryption_key=handler_encryption_key,
+            service_timeout=START_ONLY_SERVICE_TIMEOUT if long_wait else timeout,
+            handler_encryption_key=handler_encryption_key,
         )
+        for job in upstream_jobs:
+            self._resource.node.add_dependency(job.completion)
+        self._completion: Construct = self._resource
+        if handle is not None:
+            condition = cdk.CfnWaitCondition(self, f"Completion{self.fingerprint}", count=1, handle=handle.ref,
+                                             timeout=str(seconds))
+            cfn_resource = self._resource.node.default_child
+            assert isinstance(cfn_resource, cdk.CfnResource)
+            condition.add_dependency(cfn_resource)
+            self._completion = condition
         roles = {role.node.path: role for role in (sagemaker_iam_role, neptune_iam_role) if role is not None}
         keys = {key.node.path: key for key in (volume_encryption_key, s3_output_encryption_key) if key is not None}
         for key in keys.values():
@@ -134,6 +168,12 @@ class NeptuneMlJobBase(Construct):
     def custom_resource(self) -> cdk.CustomResource:
         """The job's custom resource."""
         return self._resource
+
+    @property
+    def completion(self) -> Construct:
+        """What to depend on for the job's end: the custom resource, or with a timeout over an hour the
+        WaitCondition after it. Jobs and endpoints given this job as a construct depend on it already."""
+        return self._completion
 
     @property
     def job_id(self) -> str:
@@ -163,6 +203,26 @@ class NeptuneMlJobBase(Construct):
     def apply_removal_policy(self, policy: cdk.RemovalPolicy) -> None:
         """RETAIN leaves a running job running when the resource is removed or replaced."""
         self._resource.apply_removal_policy(policy)
+
+
+def _check_job_timeout(timeout: cdk.Duration) -> int | None:
+    """1 s to 12 hours (a WaitCondition's most); the seconds, or None for a token (then at most 1 hour)."""
+    if timeout.is_unresolved():
+        check_timeout("timeout", timeout)
+        return None
+    seconds = int(timeout.to_seconds())
+    if not 1 <= seconds <= contract.MAX_WAIT_SECONDS:
+        raise ValueError(f"timeout: {timeout.to_human_string()} is outside 1 s to 12 hours (the longest an "
+                         "AWS::CloudFormation::WaitCondition waits). Give a Duration such as Duration.hours(3)")
+    return seconds
+
+
+def _fingerprint(scope: Construct, properties: dict[str, Any], upstream: list[str], seconds: int | None) -> str:
+    """The job's configuration as the template states it (tokens as their intrinsics), upstream fingerprints
+    and the timeout, hashed."""
+    resolved = cdk.Stack.of(scope).resolve(properties)
+    text = json.dumps([resolved, upstream, seconds], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:_FINGERPRINT_LENGTH]
 
 
 def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> list[str]:
@@ -233,8 +293,10 @@ class NeptuneMlDataProcessingJob(NeptuneMlJobBase):
             (for example when the data in S3 changed).
         :param clean: cancelling a running job on delete also deletes its S3 artifacts.
         :param removal_policy: RETAIN leaves a running job running when the resource goes.
-        :param timeout: how long the deployment waits for the job (1 s to 1 hour); a job still
-            running then is cancelled and the deployment fails.
+        :param timeout: how long the deployment waits for the job, 1 s to 12 hours. Up to an hour the
+            job resource waits itself; longer, it answers once the job started and a
+            WaitCondition holds the stack until the job ends. A job still running shortly before
+            the time is up is cancelled and the deployment fails.
         :param handler_encryption_key: the shared handler's KMS key (see NeptuneMlEndpoint).
         """
         super().__init__(
@@ -253,6 +315,7 @@ class NeptuneMlDataProcessingJob(NeptuneMlJobBase):
             neptune_iam_role=neptune_iam_role, vpc_subnets=vpc_subnets, security_groups=security_groups,
             volume_encryption_key=volume_encryption_key, s3_output_encryption_key=s3_output_encryption_key,
             removal_policy=removal_policy, timeout=timeout, handler_encryption_key=handler_encryption_key,
+            upstream=[previous_data_processing_job],
         )
 
 
@@ -338,6 +401,7 @@ class NeptuneMlModelTrainingJob(NeptuneMlJobBase):
             neptune_iam_role=neptune_iam_role, vpc_subnets=vpc_subnets, security_groups=security_groups,
             volume_encryption_key=volume_encryption_key, s3_output_encryption_key=s3_output_encryption_key,
             removal_policy=removal_policy, timeout=timeout, handler_encryption_key=handler_encryption_key,
+            upstream=[data_processing_job, previous_training_job],
         )
 
 
@@ -400,6 +464,7 @@ class NeptuneMlModelTransformJob(NeptuneMlJobBase):
             neptune_iam_role=neptune_iam_role, vpc_subnets=vpc_subnets, security_groups=security_groups,
             volume_encryption_key=volume_encryption_key, s3_output_encryption_key=s3_output_encryption_key,
             removal_policy=removal_policy, timeout=timeout, handler_encryption_key=handler_encryption_key,
+            upstream=[data_processing_job, training_job],
         )
 
 

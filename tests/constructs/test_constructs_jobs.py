@@ -107,7 +107,7 @@ def test_every_training_prop_becomes_its_property() -> None:
 
     [properties] = [r["Properties"] for r in resources(template, schema.MODEL_TRAINING_TYPE).values()]
     given = {name for name in properties if name not in schema.CLOUDFORMATION_KEYS}
-    assert given == set(schema.MODEL_TRAINING.property_names) - {"Id"}
+    assert given == set(schema.MODEL_TRAINING.property_names) - {"Id", "CompletionSignalUrl", "CompletionTimeoutSeconds"}
     assert properties["CustomModelTrainingParameters"] == {"SourceS3DirectoryPath": f"{BUCKET}/code/",
                                                            "TrainingEntryPointScript": "train.py",
                                                            "TransformEntryPointScript": "transform.py"}
@@ -153,7 +153,7 @@ def test_imported_jobs_chain_by_id() -> None:
     ({"processing_instance_volume_size_in_gb": 0}, r"processing_instance_volume_size_in_gb .*from 1 to 16384"),
     ({"model_type": "rgcn"}, r"model_type \(ModelType\): 'rgcn' is not one of heterogeneous, kge"),
     ({"job_id": "has space"}, r"job_id \(Id\)"),
-    ({"timeout": cdk.Duration.hours(2)}, r"timeout: 2 hours is outside"),
+    ({"timeout": cdk.Duration.hours(13)}, r"timeout: 13 hours is outside"),
 ])
 def test_bad_processing_props_fail_at_synth_naming_the_prop(props: dict[str, Any], message: str) -> None:
     stack = new_stack()
@@ -208,3 +208,66 @@ def _as_cloudformation(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _as_cloudformation(v) for k, v in value.items()}
     return value
+
+
+# --- waits past the hour -----------------------------------------------------------------------
+
+
+def long_chain(run_key: str = "export-1", hours: int = 6) -> tuple[cdk.Stack, Template]:
+    stack = new_stack()
+    cluster = literal_cluster(stack)
+    processing = NeptuneMlDataProcessingJob(stack, "Processing", cluster=cluster, run_key=run_key,
+                                            input_data_s3_location=f"{BUCKET}/export/",
+                                            processed_data_s3_location=f"{BUCKET}/processed/")
+    trained = NeptuneMlModelTrainingJob(stack, "Training", cluster=cluster, data_processing_job=processing,
+                                        train_model_s3_location=f"{BUCKET}/training/",
+                                        timeout=cdk.Duration.hours(hours))
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, training_job=trained)
+    return stack, Template.from_stack(stack)
+
+
+def test_a_timeout_over_an_hour_waits_on_a_wait_condition_the_endpoint_depends_on() -> None:
+    _, template = long_chain()
+
+    [(handle_id, _)] = resources(template, "AWS::CloudFormation::WaitConditionHandle").items()
+    [(condition_id, condition)] = resources(template, "AWS::CloudFormation::WaitCondition").items()
+    [(training_id, training)] = resources(template, schema.MODEL_TRAINING_TYPE).items()
+    [endpoint] = resources(template, schema.RESOURCE_TYPE).values()
+    assert condition["Properties"] == {"Count": 1, "Handle": {"Ref": handle_id}, "Timeout": "21600"}
+    assert training_id in condition["DependsOn"]
+    assert training["Properties"]["CompletionSignalUrl"] == {"Ref": handle_id}
+    assert training["Properties"]["CompletionTimeoutSeconds"] == 21600
+    assert training["Properties"]["ServiceTimeout"] == "600"
+    assert condition_id in endpoint["DependsOn"]
+
+
+def test_a_new_upstream_job_gives_the_long_wait_new_handle_and_condition_ids() -> None:
+    _, first = long_chain(run_key="export-1")
+    _, same = long_chain(run_key="export-1")
+    _, retrained = long_chain(run_key="export-2")
+    _, longer = long_chain(hours=7)
+
+    def ids(template: Template) -> set[str]:
+        return {*resources(template, "AWS::CloudFormation::WaitConditionHandle"),
+                *resources(template, "AWS::CloudFormation::WaitCondition")}
+
+    assert ids(first) == ids(same)
+    assert not ids(first) & ids(retrained)
+    assert not ids(first) & ids(longer)
+
+
+def test_up_to_an_hour_no_wait_condition_is_declared() -> None:
+    _, template = long_chain(hours=1)
+
+    assert resources(template, "AWS::CloudFormation::WaitCondition") == {}
+    [training] = resources(template, schema.MODEL_TRAINING_TYPE).values()
+    assert "CompletionSignalUrl" not in training["Properties"]
+
+
+def test_a_timeout_over_twelve_hours_is_refused() -> None:
+    stack = new_stack()
+
+    with pytest.raises(ValueError, match=r"timeout: 13 hours is outside 1 s to 12 hours"):
+        NeptuneMlDataProcessingJob(stack, "Processing", cluster=literal_cluster(stack),
+                                   input_data_s3_location=f"{BUCKET}/export/",
+                                   processed_data_s3_location=f"{BUCKET}/processed/", timeout=cdk.Duration.hours(13))
