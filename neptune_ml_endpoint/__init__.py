@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from neptune_ml_endpoint.constructs import (
         CustomModelParameters,
+        IncrementalData,
         INeptuneMlEndpoint,
         INeptuneMlJob,
         ModelName,
@@ -24,12 +25,14 @@ if TYPE_CHECKING:
         NeptuneMlEndpointProvider,
         NeptuneMlModelTrainingJob,
         NeptuneMlModelTransformJob,
+        NeptuneMlWorkflow,
     )
 
 __all__ = [
     "CustomModelParameters",
     "INeptuneMlEndpoint",
     "INeptuneMlJob",
+    "IncrementalData",
     "ModelName",
     "NeptuneCluster",
     "NeptuneMlDataProcessingJob",
@@ -38,6 +41,7 @@ __all__ = [
     "NeptuneMlEndpointProvider",
     "NeptuneMlModelTrainingJob",
     "NeptuneMlModelTransformJob",
+    "NeptuneMlWorkflow",
 ]
 
 

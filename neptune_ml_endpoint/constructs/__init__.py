@@ -11,12 +11,14 @@ from neptune_ml_endpoint.constructs.jobs import (
     NeptuneMlModelTransformJob,
 )
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
+from neptune_ml_endpoint.constructs.workflow import IncrementalData, NeptuneMlWorkflow
 from neptune_ml_endpoint.schema import ModelName
 
 __all__ = [
     "CustomModelParameters",
     "INeptuneMlEndpoint",
     "INeptuneMlJob",
+    "IncrementalData",
     "ModelName",
     "NeptuneCluster",
     "NeptuneMlDataProcessingJob",
@@ -25,4 +27,5 @@ __all__ = [
     "NeptuneMlEndpointProvider",
     "NeptuneMlModelTrainingJob",
     "NeptuneMlModelTransformJob",
+    "NeptuneMlWorkflow",
 ]
