@@ -38,16 +38,11 @@ from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import Recei
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
+    answer_of,
     custom_resource_event,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource, StackEngine
 from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
-
-__all__ = [
-    "FAST_HANDLER_SETTINGS", "FUNCTION_NAME", "HANDLER_DIR", "SERVICE_TOKEN", "CloudFormation", "CustomResourceRequest",
-    "LambdaContext", "LocalCloud", "RecordingStubs", "RefusingReceiver", "StackPlayer", "custom_resource_event",
-    "fake_aws_environment", "json_input", "new_stack_id",
-]
 
 HANDLER_DIR = Path(schema.__file__).with_name("lambda")
 FUNCTION_NAME = "demo-NeptuneMlEndpointHandler"
@@ -203,11 +198,10 @@ STACK_ID = new_stack_id()
 # --- one resource played by the engine -----------------------------------------------------------------
 
 class _NoEvents:
-    def begin_stack(self, stack_name: str, total: int) -> None:
+    def begin_stack(self, *args: Any) -> None:
         pass
 
-    def event(self, stack_name: str, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
-        pass
+    event = begin_stack
 
 
 @dataclass
@@ -259,9 +253,7 @@ class StackPlayer:
         event = self.cloudformation.event(request.request_type, request.properties, logical_id=request.logical_id,
                                           physical_id=request.physical_id, old_properties=request.old_properties,
                                           request_id=request.request_id)
-        body = (self.answer or self.cloudformation.send)(event)
-        return CustomResourceAnswer(body["Status"] == "SUCCESS", str(body.get("PhysicalResourceId") or ""),
-                                    str(body.get("Reason") or ""), body.get("Data") or {})
+        return answer_of(request, event["StackId"], (self.answer or self.cloudformation.send)(event))
 
 
 # --- warm Lambda execution environments of the bundled handler -------------------------------------------
@@ -285,6 +277,7 @@ class LocalCloud:
         self.log_file = Path(log_file) if log_file else Path(self._asset_dir.name + ".log")
         self._pool: ProcessPoolExecutor | None = None
         self.cloudformation = CloudFormation(self._not_in_process, self.receiver, self.stubs, self.api)
+        self.properties, self.event = self.cloudformation.properties, self.cloudformation.event
 
     @staticmethod
     def _not_in_process(event: dict[str, Any], context: Any) -> None:
@@ -316,14 +309,6 @@ class LocalCloud:
         for server in (self.stubs, self.receiver, self.api):
             server.stop()
         self._asset_dir.cleanup()
-
-    def properties(self, **values: str) -> dict[str, str]:
-        return self.cloudformation.properties(**values)
-
-    def event(self, request_type: str, properties: dict[str, str], **options: Any) -> dict[str, Any]:
-        """A custom-resource request whose ResponseURL points at the receiver (options: CloudFormation.event's)."""
-        return self.cloudformation.event(request_type, properties, **options)
-
     def invoke(self, event: dict[str, Any], seconds: float = LAMBDA_TIMEOUT_SECONDS) -> Future[None]:
         """One asynchronous invocation on a free worker, with `seconds` left in it."""
         assert self._pool is not None, "use LocalCloud in a with block"

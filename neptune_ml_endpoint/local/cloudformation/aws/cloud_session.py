@@ -1,19 +1,27 @@
-"""The local cloud one player run needs: response URLs, EventBridge and Lambda stubs, functions, polling."""
+"""The local cloud one player run needs: response URLs, EventBridge and Lambda stubs, functions, polling,
+and CloudFormation's side of each request: invoke the service token's function, await its answer."""
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
-from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry, Invocation
 from neptune_ml_endpoint.local.cloudformation.aws.polling import PollLog, RulePoller, target_event
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
-from neptune_ml_endpoint.local.cloudformation.engine.protocol import CloudFormationSide
+from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
+    CustomResourceAnswer,
+    CustomResourceRequest,
+    answer_of,
+    custom_resource_event,
+)
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 from neptune_ml_endpoint.schema import ENV_WAIT_FIRST_SECONDS, ENV_WAIT_MAX_SECONDS
 
@@ -24,6 +32,8 @@ NOWHERE = "http://127.0.0.1:9"
 
 STOPPED_POLLS_SECONDS = 5.0
 """How long a session's end waits for the poll invocations it stopped (or that were just starting)."""
+_CHECK_SECONDS = 0.2
+_SILENCE_GRACE_SECONDS = 1.0
 
 Say = Callable[[str], None]
 
@@ -98,11 +108,51 @@ class CloudSession:
         for function in functions:
             self._registry.add(function, {"AWS_REGION": region, "AWS_DEFAULT_REGION": region})
 
-    def cloudformation(self, stack_id: str, abandon: Callable[[], bool] = lambda: False) -> CloudFormationSide:
+    def sender(self, stack_id: str, abandon: Callable[[], bool]) -> Callable[[CustomResourceRequest],
+                                                                             CustomResourceAnswer]:
         """CloudFormation's side of the protocol for one stack; it stops awaiting answers once abandon() is True."""
+        return lambda request: self.send(stack_id, request, abandon)
+
+    def send(self, stack_id: str, request: CustomResourceRequest, abandon: Callable[[], bool]) -> CustomResourceAnswer:
+        """Invoke the request's function and wait for the answer, up to the resource's ServiceTimeout or until
+        abandoned; no answer once the function has ended and polls no more is a failure, as is a bad answer."""
         assert self._registry is not None and self._poller is not None, "use CloudSession in a with block"
-        return CloudFormationSide(stack_id, self._receiver, self._registry, self._poller.busy_with, abandon,
-                                  self._poller.physical_id_of)
+        registry, poller, request_id = self._registry, self._poller, request.request_id
+        if not registry.knows(request.service_token):
+            return request.failed(f"ServiceToken {request.service_token} is not a function of this app")
+        event = custom_resource_event(request, stack_id, request_id, self._receiver.url_for(request_id))
+        invocations: list[Invocation] = []
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                invocations.append(registry.invoke(request.service_token, event))
+            finally:
+                finished.set()
+
+        threading.Thread(target=run, name=f"invoke-{request.logical_id}", daemon=True).start()
+        deadline, silent_since = time.monotonic() + request.timeout_seconds, None
+        while time.monotonic() < deadline and not abandon():
+            try:
+                return answer_of(request, stack_id, self._receiver.wait_for(request_id, timeout=_CHECK_SECONDS))
+            except TimeoutError:
+                pass
+            silent = finished.is_set() and not poller.busy_with(request_id)
+            silent_since = (silent_since or time.monotonic()) if silent else None
+            if silent_since is not None and time.monotonic() - silent_since >= _SILENCE_GRACE_SECONDS:
+                break
+        if abandon():
+            return CustomResourceAnswer(False, poller.physical_id_of(request_id) or request.physical_id or "",
+                                        "No answer before the command was interrupted", abandoned=True)
+        detail = ""
+        if invocations:
+            first = invocations[0]
+            detail = f" ({first.error}; log: {first.log_file})" if first.error else f" (log: {first.log_file})"
+        if finished.is_set() and not poller.busy_with(request_id):
+            return request.failed(f"The function ended without sending a response{detail}")
+        return request.failed(f"CloudFormation did not receive a response from your Custom Resource within "
+                              f"{request.timeout_seconds:g} s. Please check your logs for requestId [{request_id}]"
+                              f"{detail}")
 
     def _announce(self, rule: RuleSnapshot, period: float) -> None:
         """Name the resource a new polling rule is for: its event's LogicalResourceId, else the rule."""

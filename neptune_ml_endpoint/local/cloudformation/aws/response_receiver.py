@@ -48,7 +48,9 @@ class ResponseReceiver(ServedInBackground):
     """An HTTPS server recording CloudFormation-style response PUTs, keyed by URL path."""
 
     def __init__(self, port: int = 0) -> None:
-        self._ca = _certificate_authority()
+        import trustme  # the local extra: pip install 'neptune-ml-endpoint[local]'
+
+        self._ca = trustme.CA()
         self._workdir = tempfile.TemporaryDirectory(prefix="response-receiver-")
         self.ca_bundle_path = str(Path(self._workdir.name) / "ca.pem")
         self._ca.cert_pem.write_to_path(self.ca_bundle_path)
@@ -144,24 +146,3 @@ class ResponseReceiver(ServedInBackground):
                 """Silent: request lines hold the pre-signed URL."""
 
         return PutHandler
-
-
-class LocalExtraMissing(RuntimeError):
-    """A package of the `local` extra is not installed; the message says how to install it."""
-
-
-def check_local_extra() -> None:
-    """Raise LocalExtraMissing unless trustme (the local extra) is installed."""
-    try:
-        import trustme  # noqa: F401
-    except ImportError:
-        raise LocalExtraMissing(
-            "neptune-ml-local deploy, update and destroy need the package's local extra (trustme, for "
-            "the HTTPS ResponseURLs): pip install 'neptune-ml-endpoint[local]'") from None
-
-
-def _certificate_authority() -> Any:
-    check_local_extra()
-    import trustme
-
-    return trustme.CA()

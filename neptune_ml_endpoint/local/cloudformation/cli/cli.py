@@ -8,11 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
-from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import (
-    LocalExtraMissing,
-    check_local_extra,
-)
 from neptune_ml_endpoint.local.cloudformation.engine.state import DEFAULT_STATE_DIR
 
 if TYPE_CHECKING:
@@ -100,14 +97,12 @@ def _run_destroy(args: argparse.Namespace) -> int:
 
 def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> int:
     try:
-        check_local_extra()
+        import trustme  # noqa: F401 - the local extra (the HTTPS ResponseURLs), checked before anything changes
+
         player = _player(args)
-    except LocalExtraMissing as missing:
-        print(f"❌  {missing}", file=sys.stderr)
-        return 1
     except ModuleNotFoundError as missing:
-        print(f"❌  The local deploy commands need the package {missing.name!r}: "
-              "pip install 'neptune-ml-endpoint[local]'", file=sys.stderr)
+        print(f"❌  {COMMAND} deploy, update and destroy need the package {missing.name!r} of the package's local "
+              "extra: pip install 'neptune-ml-endpoint[local]'", file=sys.stderr)
         return 1
     try:
         return command(player)

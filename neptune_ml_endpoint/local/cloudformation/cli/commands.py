@@ -232,8 +232,8 @@ class Player:
             _keep(state, stack, remembered.resources, remembered.leftovers, functions)
             self.store.save(state)
 
-        cloudformation = session.cloudformation(stack.stack_id, interruption.giving_up.is_set)
-        return StackEngine(stack.stack_name, cloudformation.send, self._progress,
+        send = session.sender(stack.stack_id, interruption.giving_up.is_set)
+        return StackEngine(stack.stack_name, send, self._progress,
                            halted=interruption.stopping.is_set, checkpoint=checkpoint)
 
     def _interrupted(self, state: DeploymentState) -> int:
