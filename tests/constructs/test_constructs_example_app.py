@@ -16,6 +16,7 @@ import pytest
 from aws_cdk.assertions import Template
 from constructs_support import joined_text, resources, run_command
 
+from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -41,12 +42,14 @@ def cdk_json_context() -> dict[str, Any]:
     return context
 
 
-def synth_example(overrides: dict[str, Any] | None = None) -> Template:
-    """Synthesize the example as `cdk synth` would, with cdk.json's context and overrides."""
-    app = load_example().build_app(cdk.App(context={**cdk_json_context(), **(overrides or {})}))
-    stacks = [child for child in app.node.children if isinstance(child, cdk.Stack)]
-    assert len(stacks) == 1
-    return Template.from_stack(stacks[0])
+def synth_example(overrides: dict[str, Any] | None = None, stack: str = "stackName") -> Template:
+    """Synthesize the example as `cdk synth` would, with cdk.json's context and overrides; the stack named
+    by the context setting `stack` (stackName: the endpoints' stack, workflowStackName: the workflow's)."""
+    context = {**cdk_json_context(), **(overrides or {})}
+    app = load_example().build_app(cdk.App(context=context))
+    stacks = {child.stack_name: child for child in app.node.children if isinstance(child, cdk.Stack)}
+    assert len(stacks) == 2
+    return Template.from_stack(stacks[context[PREFIX + stack]])
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +141,22 @@ def test_cdk_synth_with_the_pinned_cli(tmp_path: Path) -> None:
     endpoints = [r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
     assert [e["Properties"]["InstanceCount"] for e in endpoints] == [2, 2]
     assert_no_lint_errors(tmp_path / "cdk.out" / f"{stack_name}.template.json")
+    assert_no_lint_errors(tmp_path / "cdk.out" / f"{cdk_json_context()[PREFIX + 'workflowStackName']}.template.json")
+
+
+def test_the_workflow_stack_goes_from_the_export_to_an_endpoint_and_a_data_version_retrains() -> None:
+    first = synth_example(stack="workflowStackName")
+    retrained = synth_example({f"{PREFIX}dataVersion": "2026-12-01"}, stack="workflowStackName")
+
+    [processing] = resources(first, schema.DATA_PROCESSING_TYPE).values()
+    assert processing["Properties"]["InputDataS3Location"] == cdk_json_context()[f"{PREFIX}exportS3Location"]
+    assert len(resources(first, schema.MODEL_TRAINING_TYPE)) == 1
+    [endpoint] = resources(first, RESOURCE_TYPE).values()
+    instance_id = next(iter(resources(first, "AWS::Neptune::DBInstance")))
+    assert instance_id in endpoint["DependsOn"] and instance_id in processing["DependsOn"]
+    [retrained_processing] = resources(retrained, schema.DATA_PROCESSING_TYPE).values()
+    assert retrained_processing["Properties"]["RunKey"] == "2026-12-01"
+    assert set(resources(first, RESOURCE_TYPE)) == set(resources(retrained, RESOURCE_TYPE))
 
 
 def assert_no_lint_errors(template_file: Path) -> None:

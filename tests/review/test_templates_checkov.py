@@ -58,9 +58,10 @@ def template_file(stack: cdk.Stack) -> Path:
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     app = example_app(tmp_path_factory.mktemp("example"))
-    (example_stack,) = [child for child in app.node.children if isinstance(child, cdk.Stack)]
+    endpoints_stack, workflow_stack = [child for child in app.node.children if isinstance(child, cdk.Stack)]
     return {
-        "example": template_file(example_stack),
+        "example": template_file(endpoints_stack),
+        "example workflow": template_file(workflow_stack),
         "every prop": template_file(every_prop_stack(tmp_path_factory.mktemp("every-prop"))),
     }
 
@@ -96,7 +97,7 @@ def described(checks: list[dict[str, Any]]) -> list[str]:
     return [f"{check['check_id']} {check['resource']}: {check['check_name']}" for check in checks]
 
 
-@pytest.mark.parametrize("template", ["example", "every prop"])
+@pytest.mark.parametrize("template", ["example", "example workflow", "every prop"])
 def test_no_failed_checks(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
     checks = reports[template]
     failed = described(checks["failed"])
@@ -105,7 +106,7 @@ def test_no_failed_checks(reports: dict[str, dict[str, list[dict[str, Any]]]], t
     assert {"AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SQS::Queue"} <= scanned
 
 
-@pytest.mark.parametrize("template", ["example", "every prop"])
+@pytest.mark.parametrize("template", ["example", "example workflow", "every prop"])
 def test_every_skip_gives_a_reason(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
     skipped = reports[template]["skipped"]
     assert skipped, "the handler's reserved concurrency is acknowledged"
