@@ -20,6 +20,7 @@ from typing import Any
 
 from creation_marker import MarkerStore
 from custom_resource import (
+    REASON_LIMIT,
     ClientFactory,
     Finished,
     NeptuneMlResource,
@@ -169,9 +170,12 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             logger.info("%s: %s %s is Completed", self.request.request_type, self.noun, wait.resource_id)
             return Finished(wait.resource_id, self._attributes(spec, wait, status))
         if status.status in ENDED_UNSUCCESSFULLY:
-            raise RequestFailed(
-                f"{self.request.request_type}: {self.noun} {wait.resource_id} ended {status.status}: "
-                f"{status.failure_text()}", self.physical_id_on_failure(wait.resource_id))
+            logger.info("%s: %s %s ended %s: %s", self.request.request_type, self.noun, wait.resource_id,
+                        status.status, status.failure_text())
+            # The Reason names no job id (the resource's physical id is it): room for the log URL.
+            prefix = f"{self.request.request_type}: {self.noun} ended {status.status}: "
+            raise RequestFailed(prefix + status.failure_reason(REASON_LIMIT - len(prefix)),
+                                self.physical_id_on_failure(wait.resource_id))
         if wait.give_up_at and self._clock() >= wait.give_up_at:
             self._cancel_on_time_out(client, wait.resource_id)
         return wait

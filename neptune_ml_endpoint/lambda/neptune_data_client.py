@@ -184,6 +184,18 @@ class JobStatus:
     def main(self) -> Stage:
         return self.stage(self.main_stage)
 
+    def failure_reason(self, limit: int) -> str:
+        """The first nested failure reason and its log URL within limit characters: the reason is cut, the
+        URL (where the details are) kept whole when it fits."""
+        failed = [stage for stage in self.stages if stage.failure_reason]
+        stage = failed[0] if failed else next((s for s in self.stages if s.log_url), self.main)
+        detail = f"{stage.field}: {stage.failure_reason}" if failed else "Neptune gave no failureReason"
+        log = f" (log: {stage.log_url})" if stage.log_url else ""
+        if len(detail) + len(log) > limit:
+            room = max(limit - len(log), min(len(detail), 40))
+            detail = detail if len(detail) <= room else detail[: room - 3] + "..."
+        return (detail + log)[:limit]
+
     def failure_text(self) -> str:
         """Every nested failure reason with its log URL; the main stage's log URL when none is given."""
         parts = [f"{stage.field} {stage.name}: {stage.failure_reason}" + (f" (log: {stage.log_url})"

@@ -230,9 +230,23 @@ def test_a_failed_job_fails_the_request_with_the_nested_reason_and_log_url(world
     with pytest.raises(custom_resource.RequestFailed) as failed:
         resource.check(wait)
 
-    assert failed.value.reason == (f"Create: data processing job {wait.resource_id} ended Failed: processingJob "
-                                   f"{wait.resource_id}: AlgorithmError: See job logs (log: https://logs/"
-                                   f"{wait.resource_id})")
+    assert failed.value.reason == ("Create: data processing job ended Failed: processingJob: AlgorithmError: See "
+                                   f"job logs (log: https://logs/{wait.resource_id})")
+
+
+def test_a_long_failure_reason_is_cut_and_the_log_url_kept_within_the_reason_limit(world: World) -> None:
+    import custom_resource
+    import neptune_data_client
+
+    url = "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logStream:group=/aws/sagemaker/" + "x" * 50
+    stage = neptune_data_client.Stage("hpoJob", "job-1", "Failed", failure_reason="AlgorithmError: " + "y" * 300,
+                                      log_url=url)
+    status = neptune_data_client.JobStatus("job-1", "Failed", (stage,), "hpoJob")
+
+    reason = status.failure_reason(custom_resource.REASON_LIMIT - 50)
+
+    assert len(reason) <= custom_resource.REASON_LIMIT - 50
+    assert reason.startswith("hpoJob: AlgorithmError: yyy") and reason.endswith(f"... (log: {url})")
 
 
 @pytest.mark.parametrize(("status", "calls"), [

@@ -176,7 +176,7 @@ def test_a_failing_job_fails_the_create_with_its_reason_and_log_url(jobs: Jobs) 
 
     assert answer["Status"] == "FAILED"
     job_id = answer["PhysicalResourceId"]
-    assert answer["Reason"].startswith(f"Create: model training job {job_id} ended Failed: hpoJob ")
+    assert answer["Reason"].startswith("Create: model training job ended Failed: hpoJob: ")
     assert "AlgorithmError" in answer["Reason"]
     assert "(log: https://" in answer["Reason"]
     assert jobs.api.job_status("modeltraining", job_id) == "Failed"

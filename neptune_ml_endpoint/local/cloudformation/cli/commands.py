@@ -358,11 +358,14 @@ class Player:
         if api_url and local_api.answers(api_url):
             remaining = local_api.endpoint_ids(api_url)
             self._say(f"Endpoints in the local Neptune ML API at {api_url}: {', '.join(remaining) or 'none'}")
+            running = local_api.running_jobs(api_url)
+            self._say(f"Jobs still running there: {', '.join(running) or 'none'}")
+            remaining += running
         process = state.api_process
         self.store.remove()
         if process is not None and remaining and destroyed:
             self.store.save(DeploymentState(api_process=process))
-            self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints kept "
+            self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints and jobs kept "
                       f"there; stop it with another `{COMMAND} destroy`, or with `kill {process.pid}`.")
         elif process is not None:
             self._say(_stopped_message(local_api.stop_background_api(process), process))

@@ -54,6 +54,26 @@ def endpoint_ids(url: str) -> list[str]:
     return sorted(str(i) for i in answer.get("ids", []))
 
 
+JOB_KINDS = ("data_processing", "model_training", "model_transform")
+RUNNING = ("InProgress", "Stopping")
+
+
+def running_jobs(url: str) -> list[str]:
+    """The ids of the jobs the API at url still runs (InProgress or Stopping), every kind."""
+    client = _client(url)
+    running: list[str] = []
+    try:
+        for kind in JOB_KINDS:
+            listed = getattr(client, f"list_ml_{kind}_jobs")(maxItems=MAX_LISTED)
+            for job_id in listed.get("ids", []):
+                status = getattr(client, f"get_ml_{kind}_job")(id=job_id).get("status")
+                if status in RUNNING:
+                    running.append(str(job_id))
+    except (BotoCoreError, ClientError) as error:
+        raise LocalApiError(f"The local Neptune ML API at {url} does not answer: {error}") from None
+    return sorted(running)
+
+
 def answers(url: str) -> bool:
     """True when an API at url answers ListMLEndpoints."""
     try:
