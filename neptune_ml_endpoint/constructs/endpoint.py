@@ -111,9 +111,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
                 self._resource.node.add_dependency(job.completion)
 
         if volume_encryption_key is not None and neptune_iam_role is not None:
-            volume_encryption_key.grant(neptune_iam_role, "kms:CreateGrant", "kms:DescribeKey").apply_before(
-                self._resource
-            )
+            volume_encryption_key.grant(neptune_iam_role, "kms:CreateGrant", "kms:DescribeKey")
+            if isinstance(neptune_iam_role, iam.Role):  # created only once the role may use the key
+                self._resource.node.add_dependency(neptune_iam_role)
 
         self._sagemaker_variant_name = sagemaker_variant_name
 

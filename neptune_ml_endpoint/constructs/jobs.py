@@ -32,6 +32,11 @@ from neptune_ml_endpoint.constructs.declaration import (
 from neptune_ml_endpoint.contract import jobs as contract
 from neptune_ml_endpoint.contract.properties import ResourceContract
 
+VOLUME_KEY_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
+"""What SageMaker needs of the roles to encrypt the instances' volumes with a customer managed key."""
+OUTPUT_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+"""What writing the job's output to S3 with SSE-KMS, and reading an upstream job's, needs of the roles."""
+
 DEFAULT_TIMEOUT = cdk.Duration.hours(1)
 START_ONLY_SERVICE_TIMEOUT = cdk.Duration.minutes(10)
 """The job resource's own ServiceTimeout when a WaitCondition does the waiting: it answers once the job started."""
@@ -149,13 +154,18 @@ class NeptuneMlJobBase(Construct):
                                              timeout=str(seconds))
             cfn_resource = self._resource.node.default_child
             assert isinstance(cfn_resource, cdk.CfnResource)
-            condition.add_dependency(cfn_resource)
+            condition.node.add_dependency(cfn_resource)
             self._completion = condition
         roles = {role.node.path: role for role in (sagemaker_iam_role, neptune_iam_role) if role is not None}
-        keys = {key.node.path: key for key in (volume_encryption_key, s3_output_encryption_key) if key is not None}
-        for key in keys.values():
+        keys: dict[str, tuple[kms.IKey, list[str]]] = {}
+        for key, wanted in ((volume_encryption_key, VOLUME_KEY_ACTIONS),
+                            (s3_output_encryption_key, OUTPUT_KEY_ACTIONS)):
+            if key is not None:
+                actions = keys.setdefault(key.node.path, (key, []))[1]
+                actions += [action for action in wanted if action not in actions]
+        for key, actions in keys.values():
             for role in roles.values():
-                key.grant_encrypt_decrypt(role)
+                key.grant(role, *actions)
                 if isinstance(role, iam.Role):  # the job starts only once the role may use the key
                     self._resource.node.add_dependency(role)
 
