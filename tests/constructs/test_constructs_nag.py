@@ -1,4 +1,5 @@
-"""cdk-nag's AwsSolutions pack finds nothing unacknowledged in the constructs' resources."""
+"""cdk-nag's AwsSolutions pack finds nothing unacknowledged in the constructs' resources: endpoints alone, and
+the three job constructs chained into endpoints."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from typing import Any
 import aws_cdk as cdk
 import cdk_nag
 import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs_support import CLUSTER_RESOURCE_ID, literal_cluster
 
-from neptune_ml_endpoint import NeptuneMlEndpoint
+from neptune_ml_endpoint import (
+    NeptuneMlDataProcessingJob,
+    NeptuneMlEndpoint,
+    NeptuneMlModelTrainingJob,
+    NeptuneMlModelTransformJob,
+)
 
 LONG_ID = "AnEndpointWhoseConstructIdIsLongEnoughToBeShortenedForCrhelperRules"
 
@@ -68,6 +76,68 @@ def test_acknowledgments_are_specific_and_explained(nagged: tuple[cdk.Stack, Pat
         *(
             f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{account.format(service='events')}:rule/{logical_id}*]"
             for logical_id in endpoint_ids
+        ),
+    ]
+    assert sorted(found) == sorted(expected)
+    assert all(len(reason) >= 40 for reason in found.values())
+
+
+# --- the job constructs, chained into endpoints -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nagged_jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[cdk.Stack, Path]:
+    """Processing -> training (a wait past the hour) -> endpoint, and a transform with an explicit id served by a
+    second endpoint; roles of the app with a volume and an output key, so the keys' grants are nagged too."""
+    outdir = tmp_path_factory.mktemp("nag-jobs")
+    app = cdk.App(outdir=str(outdir))
+    cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks())
+    stack = cdk.Stack(app, "NaggedJobs")
+    cluster = literal_cluster(stack)
+    role = iam.Role(stack, "SageMakerRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    volume_key = kms.Key(stack, "VolumeKey", enable_key_rotation=True)
+    output_key = kms.Key(stack, "OutputKey", enable_key_rotation=True)
+    keys: dict[str, Any] = {"sagemaker_iam_role": role, "neptune_iam_role": role,
+                            "volume_encryption_key": volume_key, "s3_output_encryption_key": output_key}
+    processing = NeptuneMlDataProcessingJob(stack, "Processing", cluster=cluster, run_key="export-1", clean=True,
+                                            input_data_s3_location="s3://ml-bucket/export/",
+                                            processed_data_s3_location="s3://ml-bucket/processed/", **keys)
+    training = NeptuneMlModelTrainingJob(stack, "Training", cluster=cluster, data_processing_job=processing,
+                                         train_model_s3_location="s3://ml-bucket/training/",
+                                         timeout=cdk.Duration.hours(6), **keys)
+    transform = NeptuneMlModelTransformJob(stack, "Transform", cluster=cluster, data_processing_job=processing,
+                                           training_job=training, job_id="transform-1",
+                                           model_transform_output_s3_location="s3://ml-bucket/transform/", **keys)
+    NeptuneMlEndpoint(stack, "FromTraining", cluster=cluster, training_job=training)
+    NeptuneMlEndpoint(stack, "FromTransform", cluster=cluster, transform_job=transform)
+    return stack, outdir
+
+
+def test_jobs_have_no_unacknowledged_findings(nagged_jobs: tuple[cdk.Stack, Path]) -> None:
+    test_no_unacknowledged_findings(nagged_jobs)
+
+
+def test_jobs_acknowledge_what_endpoints_do_and_their_own_rule_names(nagged_jobs: tuple[cdk.Stack, Path]) -> None:
+    """The shared handler's managed policy and cluster wildcard, and per resource, job or endpoint, the
+    ``rule/<logical id>*`` names of its crhelper polling rule, creation marker and watcher."""
+    stack, _ = nagged_jobs
+    found = acknowledgments(stack)
+    account = "<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
+    logical_ids = [
+        stack.resolve(child.custom_resource.node.default_child.logical_id)  # type: ignore[union-attr]
+        for child in stack.node.children
+        if isinstance(child, NeptuneMlEndpoint | NeptuneMlDataProcessingJob | NeptuneMlModelTrainingJob
+                      | NeptuneMlModelTransformJob)
+    ]
+    assert len(logical_ids) == 5
+    expected = [
+        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+        + "service-role/AWSLambdaVPCAccessExecutionRole]",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{account.format(service='neptune-db')}:"
+        + f"{CLUSTER_RESOURCE_ID}/*]",
+        *(
+            f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:{account.format(service='events')}:rule/{logical_id}*]"
+            for logical_id in logical_ids
         ),
     ]
     assert sorted(found) == sorted(expected)

@@ -1,4 +1,5 @@
-"""checkov finds nothing unacknowledged in the example app's template or in one using every prop.
+"""checkov finds nothing unacknowledged in the example app's template, in one using every prop, or in one
+chaining the job constructs into endpoints.
 
 checkov pins boto3 and packaging to versions older than this project's, so it runs from its own
 virtual environment (.venv/checkov, made on first use with the version pinned in constraints.txt)
@@ -19,7 +20,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from review_support import ROOT, every_prop_stack, example_app
+from review_support import ROOT, every_prop_stack, example_app, jobs_stack
 
 CHECKOV_ENV = ROOT / ".venv" / "checkov"
 CHECKOV = CHECKOV_ENV / "bin" / "checkov"
@@ -63,6 +64,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "example": template_file(endpoints_stack),
         "example workflow": template_file(workflow_stack),
         "every prop": template_file(every_prop_stack(tmp_path_factory.mktemp("every-prop"))),
+        "jobs": template_file(jobs_stack(tmp_path_factory.mktemp("jobs"))),
     }
 
 
@@ -97,7 +99,7 @@ def described(checks: list[dict[str, Any]]) -> list[str]:
     return [f"{check['check_id']} {check['resource']}: {check['check_name']}" for check in checks]
 
 
-@pytest.mark.parametrize("template", ["example", "example workflow", "every prop"])
+@pytest.mark.parametrize("template", ["example", "example workflow", "every prop", "jobs"])
 def test_no_failed_checks(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
     checks = reports[template]
     failed = described(checks["failed"])
@@ -106,7 +108,7 @@ def test_no_failed_checks(reports: dict[str, dict[str, list[dict[str, Any]]]], t
     assert {"AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SQS::Queue"} <= scanned
 
 
-@pytest.mark.parametrize("template", ["example", "example workflow", "every prop"])
+@pytest.mark.parametrize("template", ["example", "example workflow", "every prop", "jobs"])
 def test_every_skip_gives_a_reason(reports: dict[str, dict[str, list[dict[str, Any]]]], template: str) -> None:
     skipped = reports[template]["skipped"]
     assert skipped, "the handler's reserved concurrency is acknowledged"
@@ -126,3 +128,20 @@ def test_the_construct_skips_only_reserved_concurrency_and_a_log_group_without_k
     assert len(functions) == 2 and len(log_groups_without_key) == 1
     skipped = {(check["resource"].split(".", 1)[1], check["check_id"]) for check in reports["every prop"]["skipped"]}
     assert skipped == {(f, "CKV_AWS_115") for f in functions} | {(g, "CKV_AWS_158") for g in log_groups_without_key}
+
+
+def test_the_job_constructs_add_no_skips_of_their_own(
+    templates: dict[str, Path], reports: dict[str, dict[str, list[dict[str, Any]]]]
+) -> None:
+    """The jobs' template skips only what the shared handler skips; its jobs, keys, roles and wait condition
+    pass every check that applies to them."""
+    resources = json.loads(templates["jobs"].read_text())["Resources"]
+    types = {r["Type"] for r in resources.values()}
+    assert {"Custom::NeptuneMlDataProcessingJob", "Custom::NeptuneMlModelTrainingJob",
+            "Custom::NeptuneMlModelTransformJob", "AWS::CloudFormation::WaitCondition"} <= types
+    [function] = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    [log_group] = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"]
+    skipped = {(check["resource"].split(".", 1)[1], check["check_id"]) for check in reports["jobs"]["skipped"]}
+    assert skipped == {(function, "CKV_AWS_115"), (log_group, "CKV_AWS_158")}
+    passed = {check["resource"].split(".")[0] for check in reports["jobs"]["passed"]}
+    assert {"AWS::KMS::Key", "AWS::IAM::Policy"} <= passed
