@@ -76,10 +76,10 @@ synth: install
 package-check: install
 	$(PY) scripts/package_check.py
 
-# The example app deployed locally, each stack's story in turn: the endpoints' stack is deployed and
-# updated in place; the workflow's stack goes from the export to an endpoint, retrains with a new
-# data version, rolls back a failing one; then both are destroyed. Played through the bundled
-# handler against the local Neptune ML API.
+# The example app deployed locally: the endpoints' stack is deployed and updated in place; the
+# workflow's stack goes from the export to an endpoint, retrains with a new data version and rolls
+# back a failing one; then both are destroyed. Played through the bundled handler against the
+# local Neptune ML API; each command synthesizes the app once, for every stack it acts on.
 LOCAL := $(PY) -m neptune_ml_endpoint.local
 DEMO_STATE := .local-deploy/demo
 DEMO_NEW_JOB := example-training-job-v2
@@ -89,18 +89,17 @@ DEMO_OR_CLEAN_UP = || { $(LOCAL) destroy --state-dir $(DEMO_STATE); exit 1; }
 
 demo: install
 	@test ! -f $(DEMO_STATE)/state.json || $(LOCAL) destroy --state-dir $(DEMO_STATE) >/dev/null 2>&1 || true
-	@echo "== deploy $(DEMO_ENDPOINTS): two endpoints; the Neptune cluster is simulated by the local Neptune ML API"
-	@$(LOCAL) deploy $(DEMO_ENDPOINTS) --state-dir $(DEMO_STATE) $(DEMO_OR_CLEAN_UP)
-	@echo "== update: the training endpoint now serves training job $(DEMO_NEW_JOB) (same endpoint id)"
-	@$(LOCAL) update $(DEMO_ENDPOINTS) --state-dir $(DEMO_STATE) \
-		-c neptune-ml-endpoint:trainingJobId=$(DEMO_NEW_JOB) $(DEMO_OR_CLEAN_UP)
-	@echo "== deploy $(DEMO_WORKFLOW): data processing of the S3 export, then model training, then the endpoint"
-	@$(LOCAL) deploy $(DEMO_WORKFLOW) --state-dir $(DEMO_STATE) $(DEMO_OR_CLEAN_UP)
-	@echo "== retrain: data version 2 runs new processing and training jobs and updates the endpoint in place;"
-	@echo "   the old job resources go in the cleanup phase"
-	@$(LOCAL) update $(DEMO_WORKFLOW) --state-dir $(DEMO_STATE) -c neptune-ml-endpoint:dataVersion=2 $(DEMO_OR_CLEAN_UP)
+	@echo "== deploy: $(DEMO_ENDPOINTS), two endpoints serving models trained elsewhere; and $(DEMO_WORKFLOW):"
+	@echo "   data processing of the S3 export, then model training, then the endpoint. The Neptune clusters are"
+	@echo "   simulated by the local Neptune ML API"
+	@$(LOCAL) deploy --state-dir $(DEMO_STATE) $(DEMO_OR_CLEAN_UP)
+	@echo "== update: $(DEMO_ENDPOINTS)'s training endpoint serves training job $(DEMO_NEW_JOB) (same endpoint id);"
+	@echo "   $(DEMO_WORKFLOW) retrains on data version 2: new processing and training jobs, the endpoint"
+	@echo "   updated in place, the old job resources removed in the cleanup phase"
+	@$(LOCAL) update --state-dir $(DEMO_STATE) -c neptune-ml-endpoint:trainingJobId=$(DEMO_NEW_JOB) \
+		-c neptune-ml-endpoint:dataVersion=2 $(DEMO_OR_CLEAN_UP)
 	@echo "== a failing retrain: data version 3 of an export the local API fails (its S3 path has 'failing-');"
-	@echo "   the stack rolls back with the job's Reason and the endpoint keeps serving the model of version 2"
+	@echo "   $(DEMO_WORKFLOW) rolls back with the job's Reason and its endpoint keeps serving version 2's model"
 	@! $(LOCAL) update $(DEMO_WORKFLOW) --state-dir $(DEMO_STATE) -c neptune-ml-endpoint:dataVersion=3 \
 		-c neptune-ml-endpoint:exportS3Location=s3://my-neptune-ml-bucket/failing-export/ $(DEMO_OR_CLEAN_UP)
 	@echo "== destroy: both stacks; no endpoint and no running job is left in the local API"
