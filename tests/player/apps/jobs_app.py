@@ -28,12 +28,21 @@ BUCKET = "s3://player-ml"
 class Version:
     run_key: str = "export-1"
     training_location: str = f"{BUCKET}/training/"
+    training_hours: int = 1
+    wait_seconds: int | None = None
+    """Shortens the long wait's WaitCondition (and the watcher's deadline) to this many seconds."""
 
 
+LONG = 6
 VERSIONS = {
     "Base": Version(),
     "Retrain": Version(run_key="export-2"),
     "FailingRetrain": Version(run_key="export-2", training_location=f"{BUCKET}/failing-training/"),
+    "LongWait": Version(training_hours=LONG),
+    "LongRetrain": Version(run_key="export-2", training_hours=LONG),
+    "LongFailing": Version(run_key="export-2", training_location=f"{BUCKET}/failing-training/",
+                           training_hours=LONG),
+    "LongTimesOut": Version(training_hours=LONG, wait_seconds=4),
 }
 
 
@@ -51,7 +60,20 @@ def add_version(app: cdk.App, artifact_id: str, version: Version) -> cdk.Stack:
                                             processed_data_s3_location=f"{BUCKET}/processed/",
                                             run_key=version.run_key)
     training = NeptuneMlModelTrainingJob(stack, "Training", cluster=cluster, data_processing_job=processing,
-                                         train_model_s3_location=version.training_location)
+                                         train_model_s3_location=version.training_location,
+                                         timeout=cdk.Duration.hours(version.training_hours))
+    if version.training_hours > 1:
+        # The job resource answers once the job started: even a 2 s ServiceTimeout is enough.
+        job = training.custom_resource.node.default_child
+        assert isinstance(job, cdk.CfnResource)
+        job.add_property_override("ServiceTimeout", "2")
+    if version.wait_seconds is not None:
+        condition = training.completion
+        assert isinstance(condition, cdk.CfnWaitCondition)
+        condition.timeout = str(version.wait_seconds)
+        job = training.custom_resource.node.default_child
+        assert isinstance(job, cdk.CfnResource)
+        job.add_property_override("CompletionTimeoutSeconds", version.wait_seconds)
     endpoint = NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, training_job=training)
     cdk.CfnOutput(stack, "TrainingJobId", value=training.job_id)
     cdk.CfnOutput(stack, "EndpointId", value=endpoint.endpoint_id)

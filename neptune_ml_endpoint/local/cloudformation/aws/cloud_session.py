@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from neptune_ml_endpoint.local.cloudformation.aws import wait_conditions
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry, Invocation
 from neptune_ml_endpoint.local.cloudformation.aws.polling import PollLog, RulePoller, target_event
@@ -117,6 +118,8 @@ class CloudSession:
         """Invoke the request's function and wait for the answer, up to the resource's ServiceTimeout or until
         abandoned; no answer once the function has ended and polls no more is a failure, as is a bad answer."""
         assert self._registry is not None and self._poller is not None, "use CloudSession in a with block"
+        if request.resource_type in wait_conditions.TYPES:
+            return wait_conditions.play(request, self._receiver, abandon)
         registry, poller, request_id = self._registry, self._poller, request.request_id
         if not registry.knows(request.service_token):
             return request.failed(f"ServiceToken {request.service_token} is not a function of this app")

@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from neptune_ml_endpoint.schema import RESOURCE_TYPES
 
+HANDLE_TYPE = "AWS::CloudFormation::WaitConditionHandle"
+CONDITION_TYPE = "AWS::CloudFormation::WaitCondition"
+WAIT_CONDITION_TYPES = (HANDLE_TYPE, CONDITION_TYPE)
+PLAYED_TYPES = (*RESOURCE_TYPES, *WAIT_CONDITION_TYPES)
+"""Resources the player deploys: the handler's (their function runs) and CloudFormation's wait resources
+(aws/wait_conditions.py); every other resource is simulated."""
+
 if TYPE_CHECKING:
     from aws_cdk import cx_api
 
@@ -55,8 +62,9 @@ class StackTemplate:
         return list(self.template.get("Parameters", {}))
 
     def endpoint_resources(self) -> list[str]:
-        """Logical ids of every resource the handler serves (endpoints and jobs), in template order."""
-        return [lid for lid, resource in self.resources.items() if resource.get("Type") in RESOURCE_TYPES]
+        """Logical ids of every resource the player deploys (the handler's endpoints and jobs, and
+        CloudFormation's wait conditions), in template order."""
+        return [lid for lid, resource in self.resources.items() if resource.get("Type") in PLAYED_TYPES]
 
     def service_function(self, logical_id: str) -> str:
         """The logical id of the Lambda function a custom resource's ServiceToken points at."""

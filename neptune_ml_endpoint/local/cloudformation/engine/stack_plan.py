@@ -1,7 +1,8 @@
 """One stack of the assembly as the player deploys it: played resources, their values, functions and outputs.
 
-Custom::NeptuneMlEndpoint resources are played (their function runs); every other resource is
-simulated: taken as deployed, with stable stand-in values. The Neptune cluster is simulated by
+The handler's resources (endpoints and jobs) are played (their function runs), and so are
+CloudFormation's wait conditions (aws/wait_conditions.py); every other resource is simulated: taken
+as deployed, with stable stand-in values. The Neptune cluster is simulated by
 the local Neptune ML API, so every NeptuneEndpoint property is pointed at that API's URL.
 """
 
@@ -14,7 +15,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from neptune_ml_endpoint.local.cloudformation.engine.assembly import FunctionSource, StackTemplate
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import (
+    PLAYED_TYPES,
+    FunctionSource,
+    StackTemplate,
+)
 from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     ResolveError,
     StackIdentity,
@@ -197,7 +202,9 @@ class StackPlan:
     def functions(self, code_root: Path) -> dict[str, FunctionState]:
         """The functions behind the played resources, by ARN, their code copied under code_root."""
         functions: dict[str, FunctionState] = {}
-        for lid in self.desired:
+        for lid, resource in self.desired.items():
+            if resource.resource_type not in RESOURCE_TYPES:  # CloudFormation's own, played without a function
+                continue
             source = self.stack.function(self.stack.service_function(lid))
             state = self._function_state(source, code_root)
             functions[state.arn] = state
@@ -221,12 +228,12 @@ class StackPlan:
         def ref(logical_id: str) -> Any:
             if logical_id in deployed:
                 return deployed[logical_id].physical_id
-            if resources[logical_id].get("Type") in RESOURCE_TYPES:
+            if resources[logical_id].get("Type") in PLAYED_TYPES:
                 raise ResolveError(f"Ref {logical_id}: the resource is not deployed")
             return simulated_ref(self.identity, logical_id, str(resources[logical_id].get("Type")))
 
         def get_att(logical_id: str, attribute: str) -> Any:
-            if logical_id in deployed or resources[logical_id].get("Type") in RESOURCE_TYPES:
+            if logical_id in deployed or resources[logical_id].get("Type") in PLAYED_TYPES:
                 state = deployed.get(logical_id)
                 if state is None or attribute not in state.data:
                     shown = state.physical_id if state else logical_id
