@@ -53,6 +53,8 @@ class CreationMarker:
     creation_time: str = "0"
     previous: str = ""
     """For a replacement: the endpoint the resource held before, until CloudFormation deletes one of the two."""
+    configuration: str = ""
+    """For a job: the digest of the configuration it was started with (jobs keep their marker until deleted)."""
 
     def belongs_to(self, request_id: str, endpoint_id: str) -> bool:
         return self.request_id == request_id and self.endpoint_id == endpoint_id

@@ -184,6 +184,10 @@ class NeptuneMlResource(Generic[Spec, Status]):
     def _ready_wait(self, started: Started) -> Wait:
         return Wait(Wait.READY, started.endpoint_id, arn=started.arn, creation_time=str(started.creation_time_in_millis))
 
+    def _configuration_of(self, spec: Spec) -> str:
+        """What the creation marker records of the configuration; nothing by default."""
+        return ""
+
     def _refuse_if_deleting(self, existing: Status) -> None:
         """A resource that cannot be adopted as it is raises RequestFailed; by default any can."""
 
@@ -220,7 +224,7 @@ class NeptuneMlResource(Generic[Spec, Status]):
                         self.request.request_type, self.noun, resource_id)
             return Wait(Wait.READY, resource_id, arn=own.arn, creation_time=own.creation_time, marked=True)
         self._write_marker(CreationMarker(self.request.request_id, resource_id, SENDING,
-                                          previous=self._replaced_id()))
+                                          previous=self._replaced_id(), configuration=self._configuration_of(spec)))
         try:
             started = self._send_create(client, spec, resource_id)
         except NeptuneApiError as error:
@@ -234,7 +238,8 @@ class NeptuneMlResource(Generic[Spec, Status]):
         else:
             logger.info("%s: creating %s %s", self.request.request_type, self.noun, resource_id)
         self._write_marker(CreationMarker(self.request.request_id, resource_id, CREATED, started.arn,
-                                          str(started.creation_time_in_millis), self._replaced_id()),
+                                          str(started.creation_time_in_millis), self._replaced_id(),
+                                          self._configuration_of(spec)),
                            required=False)
         return replace(self._ready_wait(started), marked=True)
 

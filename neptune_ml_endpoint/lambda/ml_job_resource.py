@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from creation_marker import MarkerStore
+from creation_marker import MarkerError, MarkerStore
 from custom_resource import (
     REASON_LIMIT,
     ClientFactory,
@@ -127,6 +127,10 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         current = self.request.physical_id
         if is_job_id(current) and self._keeps_current_job(spec):
             return self._unchanged(current, spec)
+        if spec.job_id is not None and spec.job_id == current and self._runs_this_configuration(current, spec):
+            logger.info("Update: job %s was started with this configuration (the rollback of a refused change); "
+                        "keeping it", current)
+            return self._unchanged(current, spec)
         if spec.job_id is not None and spec.job_id == current:
             raise RequestFailed(
                 f"Update: jobs cannot be changed, and the configuration changed while Id stays {current}. Give "
@@ -194,6 +198,29 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         if previous.configuration_key() == spec.configuration_key():
             return True
         return spec.job_id == self.request.physical_id and previous.job_id != self.request.physical_id
+
+    def _runs_this_configuration(self, job_id: str, spec: JobSpec) -> bool:
+        """True when the creation marker says job_id was started with spec's configuration."""
+        marker = self._read_marker()
+        return marker is not None and marker.endpoint_id == job_id and marker.configuration == spec.configuration_key()
+
+    def _configuration_of(self, spec: JobSpec) -> str:
+        return spec.configuration_key()
+
+    def forget_marker(self, answered_id: str | None) -> None:
+        """A job under an explicit Id keeps its marker, the record of the configuration it runs, until the
+        Delete of that job; everything else as for endpoints."""
+        if not self.request.properties.get("Id"):
+            super().forget_marker(answered_id)
+            return
+        if self.request.request_type != "Delete":
+            return
+        try:
+            marker = self._markers.get(self._marker_name())
+            if marker is None or marker.endpoint_id == self.request.physical_id:
+                self._markers.remove(self._marker_name())
+        except MarkerError as error:
+            logger.info("Delete: the creation marker stays: %s", error)
 
     def _unchanged(self, job_id: str, spec: JobSpec) -> Outcome:
         """SUCCESS for the job as it is, after one status read for the attributes."""

@@ -186,6 +186,22 @@ def test_an_explicit_id_with_a_new_configuration_is_refused_without_a_call(world
     assert world.neptune.calls == []
 
 
+def test_the_rollback_of_a_refused_change_under_an_explicit_id_keeps_the_job_its_marker_records(world: World) -> None:
+    named = {**PROCESSING, "Id": "nightly"}
+    world.resource("Create", named).start()
+    world.neptune.jobs["nightly"] = "Completed"
+
+    forward = world.resource("Update", {**named, "RunKey": "v2"}, physical_id="nightly", old_properties=named)
+    import custom_resource
+
+    with pytest.raises(custom_resource.RequestFailed, match="jobs cannot be changed"):
+        forward.start()
+    rollback = world.resource("Update", named, physical_id="nightly", old_properties={**named, "RunKey": "v2"})
+
+    assert rollback.start().physical_id == "nightly"
+    assert world.neptune.started() == ["nightly"]
+
+
 def test_the_rollback_of_a_move_to_another_explicit_id_keeps_the_current_job(world: World) -> None:
     world.neptune.jobs["nightly"] = "Completed"
     named = {**PROCESSING, "Id": "nightly"}

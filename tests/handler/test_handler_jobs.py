@@ -280,7 +280,7 @@ def test_an_explicit_id_taken_by_a_job_made_by_hand_is_left_alone(jobs: Jobs) ->
     assert "CancelMLDataProcessingJob" not in jobs.operations(PROCESSING)
 
 
-def test_an_explicit_id_is_used_and_a_changed_configuration_under_it_is_refused(jobs: Jobs) -> None:
+def test_an_explicit_id_is_used_a_changed_configuration_under_it_refused_and_its_rollback_kept(jobs: Jobs) -> None:
     properties = jobs.properties(PROCESSING, Id="nightly-processing")
     created = jobs.cf.send(jobs.event(PROCESSING, "Create", properties))
     changed = {**properties, "ProcessingInstanceType": "ml.r5.large"}
@@ -288,10 +288,17 @@ def test_an_explicit_id_is_used_and_a_changed_configuration_under_it_is_refused(
     update = jobs.cf.send(jobs.event(PROCESSING, "Update", changed, physical_id="nightly-processing",
                                      old_properties=properties))
 
+    rollback = jobs.cf.send(jobs.event(PROCESSING, "Update", properties, physical_id="nightly-processing",
+                                       old_properties=changed))
+    delete = jobs.cf.send(jobs.event(PROCESSING, "Delete", properties, physical_id="nightly-processing"))
+
     assert created["Status"] == "SUCCESS" and created["PhysicalResourceId"] == "nightly-processing"
     assert update["Status"] == "FAILED" and update["PhysicalResourceId"] == "nightly-processing"
     assert "jobs cannot be changed" in update["Reason"] and "(job_id)" in update["Reason"]
+    assert rollback["Status"] == "SUCCESS" and rollback["PhysicalResourceId"] == "nightly-processing"
     assert jobs.starts(PROCESSING) == ["nightly-processing"]
+    assert delete["Status"] == "SUCCESS"
+    assert jobs.cf.stubs.rules() == []  # the job's creation marker went with its delete
 
 
 def test_invalid_properties_fail_naming_the_property_before_any_job_starts(jobs: Jobs) -> None:
