@@ -11,9 +11,7 @@ SECONDS [--concurrent] < events.json` runs the handler in processes of its own (
 from __future__ import annotations
 
 import copy
-import importlib
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -22,7 +20,7 @@ import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +31,7 @@ from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, RecordedRequest, Ti
 from neptune_ml_endpoint.local.cloudformation.aws import lambda_runner
 from neptune_ml_endpoint.local.cloudformation.aws.cloud_session import fake_credentials
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
-from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import RUNNER
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation, LocalLambda
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ReceivedResponse, ResponseReceiver
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
@@ -42,7 +40,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     custom_resource_event,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource, StackEngine
-from neptune_ml_endpoint.local.cloudformation.engine.state import ResourceState
+from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
 
 HANDLER_DIR = Path(schema.__file__).with_name("lambda")
 FUNCTION_NAME = "demo-NeptuneMlEndpointHandler"
@@ -260,59 +258,58 @@ class StackPlayer:
 
 class LocalCloud:
     """The local API (on the wall clock, as the receiver's arrival times), the response receiver, the
-    EventBridge and Lambda stubs, and `workers` warm environments running the handler's asset."""
+    EventBridge and Lambda stubs, and `workers` warm environments (lambda_runtime's) running the handler's
+    asset, as the player runs it."""
 
     LAMBDA_TIMEOUT_SECONDS = 900.0
     """The handler function's timeout (15 minutes): what a fresh invocation has left."""
 
     def __init__(self, workers: int, handler_settings: Mapping[str, str] | None = None,
                  log_file: str | Path | None = None) -> None:
-        """log_file receives the workers' output (the handler's logs); a temporary file by default."""
+        """log_file receives the handler's logs at the end; otherwise they are dropped."""
         self.workers = workers
         self.handler_settings = dict(handler_settings or {})
+        self.log_file = Path(log_file) if log_file else None
         self.api = LocalNeptuneMlApi(timings=Timings(), clock=time.time)
         self.receiver = ResponseReceiver()
         self.stubs = LocalCloudStubs()
-        self._asset_dir = tempfile.TemporaryDirectory(prefix="bench-handler-asset-")
-        self.log_file = Path(log_file) if log_file else Path(self._asset_dir.name + ".log")
-        self._pool: ProcessPoolExecutor | None = None
+        self._folder = tempfile.TemporaryDirectory(prefix="bench-handler-")
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="invoke")
         self.cloudformation = CloudFormation(self._not_in_process, self.receiver, self.stubs, self.api)
         self.properties, self.event = self.cloudformation.properties, self.cloudformation.event
 
     @staticmethod
     def _not_in_process(event: dict[str, Any], context: Any) -> None:
-        raise NotImplementedError("LocalCloud invokes the handler in its workers: use LocalCloud.invoke")
+        raise NotImplementedError("LocalCloud invokes the handler in its environments: use LocalCloud.invoke")
 
     def __enter__(self) -> Self:
         from neptune_ml_endpoint.constructs.bundling import build_handler_bundle  # aws-cdk-lib: only here
 
         for server in (self.api, self.receiver, self.stubs):
             server.start()
-        build_handler_bundle(Path(self._asset_dir.name))
+        asset = Path(self._folder.name, "asset")
+        build_handler_bundle(asset)
+        function = FunctionState(SERVICE_TOKEN, FUNCTION_NAME, "index.handler", int(self.LAMBDA_TIMEOUT_SECONDS), {},
+                                 str(asset))
         environment = {**fake_aws_environment(), **self.receiver.env(), **self.stubs.env(), **self.handler_settings}
-        if str(RUNNER.parent) not in sys.path:  # the workers import lambda_runner alone, not the package
-            sys.path.append(str(RUNNER.parent))
-        self._worker = worker = importlib.import_module("lambda_runner")
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker.start,
-            initargs=(self._asset_dir.name, "index.handler", environment, str(self.log_file), SERVICE_TOKEN))
-        for future in [self._pool.submit(worker.identify, 1.0) for _ in range(self.workers)]:
-            _, schema_file = future.result(timeout=120)
-            if not schema_file.startswith(self._asset_dir.name):
-                raise RuntimeError(f"a worker imported the schema from {schema_file}, not from the asset")
+        self.function = LocalLambda(function, environment, Path(self._folder.name, "logs"))
+        for started in self._pool.map(lambda _: self.function.invoke(None), range(self.workers)):  # warm them up
+            assert started.succeeded, f"the handler's environment did not start: {started.error}"
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.function.stop()
         for server in (self.stubs, self.receiver, self.api):
             server.stop()
-        self._asset_dir.cleanup()
-    def invoke(self, event: dict[str, Any], seconds: float = LAMBDA_TIMEOUT_SECONDS) -> Future[None]:
-        """One asynchronous invocation on a free worker, with `seconds` left in it."""
-        assert self._pool is not None, "use LocalCloud in a with block"
-        return self._pool.submit(self._worker.invoke, event, seconds)
+        if self.log_file is not None:
+            self.log_file.write_text("".join(log.read_text() for log in sorted(self.function.log_dir.glob("*.log"))))
+        self._folder.cleanup()
+
+    def invoke(self, event: dict[str, Any], seconds: float = LAMBDA_TIMEOUT_SECONDS) -> Future[Invocation]:
+        """One asynchronous invocation in a free environment, with `seconds` left in it."""
+        return self._pool.submit(self.function.invoke, event, seconds=seconds)
 
     def answer(self, event: dict[str, Any], timeout: float) -> ReceivedResponse:
         """The first answer to the event's ResponseURL, waiting up to `timeout` seconds."""

@@ -1,11 +1,13 @@
-"""Lambda's Python runtime, standard library only, in a process that no part of neptune_ml_endpoint was
+"""A Lambda execution environment, standard library only, in a process that no part of neptune_ml_endpoint was
 imported into before the function's code (its asset carries its own copy of the package's schema).
 
-    python lambda_runner.py REQUEST RESULT     one invocation (the player: lambda_runtime.py)
-    start(...) then invoke(...)                a warm execution environment (testing.LocalCloud's pool)
+    python lambda_runner.py                  warm (lambda_runtime.py starts it in the function's code folder):
+                                             each line on stdin is one invocation's request (JSON), its output
+                                             goes to the request's log file, its result is a line on stdout
+    python lambda_runner.py REQUEST RESULT   one invocation, its output on stdout
 
-The function's code folder goes first on sys.path, the handler module is imported, and the handler is
-called with the event and a context like Lambda's.
+The handler is imported at the first invocation, as Lambda's Python runtime does, and called with the event
+and a context like Lambda's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 
@@ -41,65 +42,59 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _load_handler(code_dir: str, handler: str) -> Any:
-    module_path, _, function_name = handler.rpartition(".")
-    sys.path.insert(0, code_dir)
-    return getattr(importlib.import_module(module_path.replace("/", ".")), function_name)
+class _Runtime:
+    """The runtime's state in one environment: the log handler and, after the first invocation, the handler."""
+
+    def __init__(self) -> None:
+        # Log records go to stdout as the runtime sends them: one root handler, level WARNING until the code
+        # changes it.
+        self.log_handler = logging.StreamHandler(sys.stdout)
+        logging.getLogger().addHandler(self.log_handler)
+        logging.getLogger().setLevel(logging.WARNING)
+        sys.path.pop(0)  # this file's folder
+        self.handler: Any = None
+
+    def invoke(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One invocation (with no event: only import the handler); its output to request["log_file"], if any."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if "log_file" in request:
+            with open(request["log_file"], "ab") as log:
+                os.dup2(log.fileno(), sys.stdout.fileno())
+                os.dup2(log.fileno(), sys.stderr.fileno())
+        self.log_handler.setFormatter(logging.Formatter(f"[%(levelname)s]\t%(asctime)s\t{request['request_id']}\t"
+                                                        "%(message)s"))
+        try:
+            if self.handler is None:
+                module_path, _, function_name = request["handler"].rpartition(".")
+                sys.path.insert(0, request["code_dir"])
+                self.handler = getattr(importlib.import_module(module_path.replace("/", ".")), function_name)
+            context = LambdaContext(request["timeout_seconds"], request["function_name"], request["function_arn"],
+                                    request["request_id"])
+            outcome = {"status": "ok"} if "event" not in request else {
+                "status": "ok", "result": self.handler(request["event"], context)}
+        except Exception as error:  # noqa: BLE001 - the runtime reports every error as the result
+            traceback.print_exc()
+            outcome = {"status": "error", "errorType": type(error).__name__, "errorMessage": str(error)}
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return outcome
 
 
-def main(argv: list[str]) -> int:
-    with open(argv[1]) as stream:
-        request = json.load(stream)
-    # Log records go to stdout as the runtime sends them: one root handler, level WARNING until the code changes it.
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter(f"[%(levelname)s]\t%(asctime)s\t{request['request_id']}\t%(message)s"))
-    logging.getLogger().addHandler(handler)
-    logging.getLogger().setLevel(logging.WARNING)
-    sys.path.pop(0)  # this file's folder
-    try:
-        context = LambdaContext(request["timeout_seconds"], request["function_name"], request["function_arn"],
-                                request["request_id"])
-        outcome = {"status": "ok", "result": _load_handler(request["code_dir"], request["handler"])(
-            request["event"], context)}
-    except Exception as error:  # noqa: BLE001 - the runtime reports every error as the result
-        traceback.print_exc()
-        outcome = {"status": "error", "errorType": type(error).__name__, "errorMessage": str(error)}
-    # Written whole or not at all: a runtime stopped mid-write must not leave half a result.
-    with open(argv[2] + ".partial", "w") as stream:
-        json.dump(outcome, stream, default=str)
-    os.replace(argv[2] + ".partial", argv[2])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # Lambda freezes the process after the handler returns; leftover threads must not keep it
-
-
-# --- a warm execution environment: a process pool's initializer, then one call per invocation ---------
-
-_warm: dict[str, Any] = {}
-
-
-def start(code_dir: str, handler: str, environment: Mapping[str, str], log_file: str, function_arn: str) -> None:
-    """Output to log_file (Lambda sends it to CloudWatch Logs), the function's environment, then the
-    handler imported, as the runtime does before the first invocation."""
-    with open(log_file, "ab") as log:
-        os.dup2(log.fileno(), sys.stdout.fileno())
-        os.dup2(log.fileno(), sys.stderr.fileno())
-    os.environ.update(environment)
-    _warm.update(handler=_load_handler(code_dir, handler), arn=function_arn)
-
-
-def invoke(event: dict[str, Any], seconds: float) -> None:
-    """One invocation with `seconds` left before the function's timeout."""
-    arn = _warm["arn"]
-    _warm["handler"](event, LambdaContext(seconds, arn.rpartition(":")[2], arn))
-
-
-def identify(pause: float) -> tuple[int, str]:
-    """(process id, file of the schema module the handler uses), after a pause that keeps this
-    environment busy so that concurrent calls reach different ones."""
-    time.sleep(pause)
-    return os.getpid(), str(sys.modules["neptune_ml_endpoint.schema"].__file__)
+def main(argv: list[str]) -> None:
+    if len(argv) == 3:  # one invocation: REQUEST RESULT, its output on stdout
+        with open(argv[1]) as stream:
+            outcome = _Runtime().invoke(json.load(stream))
+        with open(argv[2] + ".partial", "w") as stream:  # written whole or not at all
+            json.dump(outcome, stream, default=str)
+        os.replace(argv[2] + ".partial", argv[2])
+        os._exit(0)  # Lambda freezes the process after the handler returns; leftover threads must not keep it
+    results = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    runtime = _Runtime()
+    for line in sys.stdin:
+        results.write(json.dumps(runtime.invoke(json.loads(line)), default=str) + "\n")
+        results.flush()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    main(sys.argv)

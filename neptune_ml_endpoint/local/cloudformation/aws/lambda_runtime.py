@@ -1,14 +1,16 @@
-"""Invoke a Lambda function's code locally, one process per invocation, like the Python runtime."""
+"""Invoke a Lambda function's code locally in warm execution environments, processes of their own, as Lambda does."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -46,17 +48,24 @@ class Invocation:
 
 
 class LocalLambda:
-    """One function: its code folder, handler, timeout and environment."""
+    """One function: its code folder, handler, timeout and environment, and its warm execution environments.
+
+    As Lambda does, an invocation takes an idle environment (a lambda_runner.py process) or starts one, and
+    the environment is kept for later invocations; one that ran out of time is stopped, not kept.
+    """
 
     def __init__(self, function: FunctionState, runtime_environment: Mapping[str, str], log_dir: Path,
                  timeout_seconds: float | None = None, running: set[subprocess.Popen[bytes]] | None = None) -> None:
         self.function = function
         self._running = running if running is not None else set()
+        self._idle: list[subprocess.Popen[bytes]] = []
+        self._lock = threading.Lock()
         self.timeout_seconds = float(timeout_seconds if timeout_seconds is not None else function.timeout_seconds)
         self._runtime_environment = dict(runtime_environment)
-        self._log_dir = Path(log_dir) / function.function_name
+        self.log_dir = Path(log_dir) / function.function_name
+        """The folder of this function's logs."""
 
-    def environment(self, request_id: str) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """The process environment: the function's variables, then the runtime's own."""
         inherited = {name: os.environ[name] for name in _INHERITED if name in os.environ}
         return {
@@ -67,77 +76,93 @@ class LocalLambda:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function.function_name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": request_id,
+            "AWS_LAMBDA_LOG_STREAM_NAME": str(uuid.uuid4()),
             "LAMBDA_TASK_ROOT": self.function.code_dir,
             "_HANDLER": self.function.handler,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
         }
 
-    @property
-    def log_dir(self) -> Path:
-        """The folder of this function's logs."""
-        return self._log_dir
-
-    def invoke(self, event: Mapping[str, Any], capture_output: bool = False) -> Invocation:
-        """Run the handler with event and wait for it, stopping it when its time is up.
+    def invoke(self, event: Mapping[str, Any] | None, capture_output: bool = False,
+               seconds: float | None = None) -> Invocation:
+        """Run the handler with event and wait for it, stopping it when its time (the function's timeout,
+        or `seconds`) is up; event None only starts an environment and imports the handler.
 
         Its output goes to a log file of its own, or with capture_output into Invocation.output.
         """
         request_id = str(uuid.uuid4())
-        self._log_dir.mkdir(parents=True, exist_ok=True)
-        log_file = self._log_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{request_id}.log"
-        request = {
-            "code_dir": self.function.code_dir,
-            "handler": self.function.handler,
-            "function_name": self.function.function_name,
-            "function_arn": self.function.arn,
-            "request_id": request_id,
-            "timeout_seconds": self.timeout_seconds,
-            "event": event,
-        }
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_dir / f"{time.strftime('%Y%m%dT%H%M%S')}-{request_id}.log"
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="lambda-invoke-") as scratch:
-            request_path, result_path = Path(scratch, "request.json"), Path(scratch, "result.json")
-            request_path.write_text(json.dumps(request))
             if capture_output:
                 log_file = Path(scratch, "output.log")
-            with log_file.open("w") as log:
-                process = subprocess.Popen(
-                    [sys.executable, str(RUNNER), str(request_path), str(result_path)],
-                    cwd=self.function.code_dir, env=self.environment(request_id),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
-                self._running.add(process)
-                try:
-                    timed_out = _wait_or_stop(process, INIT_SECONDS + self.timeout_seconds)
-                finally:
-                    self._running.discard(process)
-            error = _error_of(result_path, process.returncode, timed_out)
+            request = {"code_dir": self.function.code_dir, "handler": self.function.handler,
+                       "function_name": self.function.function_name, "function_arn": self.function.arn,
+                       "request_id": request_id, "timeout_seconds": seconds or self.timeout_seconds,
+                       "log_file": str(log_file),
+                       **({} if event is None else {"event": event})}
+            with self._lock:
+                process = self._idle.pop() if self._idle else None
+            if process is None:
+                process = subprocess.Popen([sys.executable, str(RUNNER)], cwd=self.function.code_dir,
+                                           env=self.environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           stderr=subprocess.DEVNULL, start_new_session=True)
+            self._running.add(process)
+            try:
+                outcome, timed_out = _run(process, request, INIT_SECONDS + (seconds or self.timeout_seconds))
+            finally:
+                self._running.discard(process)
+            if outcome is not None and not timed_out:
+                with self._lock:
+                    self._idle.append(process)
+            error = _error_of(outcome, process.returncode, timed_out)
             seconds = time.monotonic() - started
             if capture_output:
                 return Invocation(request_id, error, timed_out, seconds, None, log_file.read_text(errors="replace"))
         return Invocation(request_id, error, timed_out, seconds, log_file)
 
+    def stop(self) -> None:
+        """Stop the idle environments."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for process in idle:
+            _kill(process)
 
-def _wait_or_stop(process: subprocess.Popen[bytes], seconds: float) -> bool:
-    """Wait for the process; True when it ran out of time and was stopped."""
+
+def _run(process: subprocess.Popen[bytes], request: dict[str, Any], seconds: float) -> tuple[dict[str, Any] | None,
+                                                                                          bool]:
+    """Send one request to an environment: its outcome (None when the runtime ended without one), and
+    whether it ran out of time and was stopped."""
+    assert process.stdin is not None and process.stdout is not None
     try:
-        process.wait(timeout=seconds)
-        return False
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return True
+        process.stdin.write(json.dumps(request).encode() + b"\n")
+        process.stdin.flush()
+    except BrokenPipeError:
+        return None, False
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    if not ready:
+        _kill(process)
+        return None, True
+    line = process.stdout.readline()
+    if not line:
+        _kill(process)
+        return None, False
+    outcome: dict[str, Any] = json.loads(line)
+    return outcome, False
 
 
-def _error_of(result_path: Path, exit_code: int | None, timed_out: bool) -> str | None:
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _error_of(outcome: dict[str, Any] | None, exit_code: int | None, timed_out: bool) -> str | None:
     if timed_out:
         return "Task timed out"
-    if not result_path.is_file():
+    if outcome is None:
         return f"Runtime exited with code {exit_code} before the handler returned"
-    outcome = json.loads(result_path.read_text())
     if outcome.get("status") == "ok":
         return None
     return f"{outcome.get('errorType')}: {outcome.get('errorMessage')}"
@@ -156,6 +181,8 @@ class FunctionRegistry:
 
     def add(self, function: FunctionState, environment: Mapping[str, str] | None = None) -> None:
         """Make a function invokable (again, with its latest settings), with extra runtime variables."""
+        if function.function_name in self._by_name:
+            self._by_name[function.function_name].stop()
         self._by_name[function.function_name] = LocalLambda(
             function, {**self._runtime_environment, **(environment or {})}, self._log_dir, self._timeout_seconds,
             self._running)
@@ -172,14 +199,17 @@ class FunctionRegistry:
         return self._by_name[_function_name(function_arn)].log_dir
 
     def stop_running(self, grace_seconds: float = FINISHING_SECONDS) -> None:
-        """Stop every invocation still running (their requests are no longer awaited), once those
-        finishing by themselves within grace_seconds have (a handler may still work after answering)."""
+        """Stop every environment: those running an invocation (its request is no longer awaited) once
+        invocations finishing by themselves within grace_seconds have (a handler may still work after
+        answering), and the idle ones."""
         deadline = time.monotonic() + grace_seconds
-        while any(process.poll() is None for process in list(self._running)) and time.monotonic() < deadline:
+        while self._running and time.monotonic() < deadline:
             time.sleep(0.05)
         for process in list(self._running):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+        for function in self._by_name.values():
+            function.stop()
 
 
 def _function_name(function_arn: str) -> str:
