@@ -1,6 +1,6 @@
 """Build the wheel, install it alone in a new virtual environment outside the repository,
-and synthesize the README's "Use it in your own CDK app" example, with its jobs example added, from a
-clean directory.
+and synthesize the README's "Use it in your own CDK app" example, with its jobs and workflow examples
+added, from a clean directory.
 
     python scripts/package_check.py        (make package-check)
 """
@@ -21,7 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 README_HEADING = "## Use it in your own CDK app"
 JOBS_HEADING = "## Jobs: from exported graph data to a model"
-EXPECTED_TYPES = ("Custom::NeptuneMlEndpoint", "Custom::NeptuneMlDataProcessingJob", "Custom::NeptuneMlModelTrainingJob")
+WORKFLOW_HEADING = "## From graph data to a serving endpoint: `NeptuneMlWorkflow`"
+EXPECTED_TYPES = ("Custom::NeptuneMlEndpoint", "Custom::NeptuneMlDataProcessingJob", "Custom::NeptuneMlModelTrainingJob",
+                  "AWS::CloudFormation::WaitCondition")
 REQUIRED_IN_WHEEL = (
     "neptune_ml_endpoint/lambda/index.py",
     "neptune_ml_endpoint/schema.py",
@@ -42,12 +44,12 @@ def readme_block(heading: str) -> str:
 
 
 def readme_example() -> str:
-    """The README's first example with its jobs example added to the same stack, before app.synth()."""
+    """The README's first example with its jobs and workflow examples added to the same stack, before app.synth()."""
     first = readme_block(README_HEADING)
     head, synth, tail = first.rpartition("app.synth()")
     if not synth:
         raise SystemExit(f"the example under {README_HEADING!r} does not end with app.synth()")
-    return head + readme_block(JOBS_HEADING) + "\n" + synth + tail
+    return head + readme_block(JOBS_HEADING) + "\n" + readme_block(WORKFLOW_HEADING) + "\n" + synth + tail
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
