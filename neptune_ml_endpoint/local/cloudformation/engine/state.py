@@ -81,19 +81,11 @@ class StackState:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:
-        return cls(
-            stack_name=raw["stack_name"],
-            stack_id=raw["stack_id"],
-            region=raw["region"],
-            account=raw["account"],
-            api_url=raw["api_url"],
-            resources={k: ResourceState(**v) for k, v in raw.get("resources", {}).items()},
-            functions={k: FunctionState(**v) for k, v in raw.get("functions", {}).items()},
-            outputs=dict(raw.get("outputs", {})),
-            leftovers=[ResourceState(**leftover) for leftover in raw.get("leftovers", [])],
-            created=bool(raw.get("created", True)),
-            parameters=dict(raw.get("parameters", {})),
-        )
+        """A saved stack; one saved before `created` was kept had completed its create."""
+        return cls(**{**raw, "created": raw.get("created", True),
+                      "resources": {k: ResourceState(**v) for k, v in raw.get("resources", {}).items()},
+                      "functions": {k: FunctionState(**v) for k, v in raw.get("functions", {}).items()},
+                      "leftovers": [ResourceState(**leftover) for leftover in raw.get("leftovers", [])]})
 
 
 @dataclass(frozen=True)
