@@ -1,7 +1,8 @@
 """Ctrl-C during deploy: every endpoint stays recorded, so deploy carries on and destroy deletes everything.
 
-The deploys run as subprocesses that start their own background local Neptune ML API (as a
-person's deploy does) and get SIGINT the way a terminal sends it.
+The deploys run as subprocesses that get SIGINT the way a terminal sends it. Where a test needs the
+background local Neptune ML API that deploy starts and destroy stops, the state names one started the
+same way beforehand, with short timings (test_player_background_api shows deploy starting it).
 """
 
 from __future__ import annotations
@@ -111,6 +112,15 @@ def store(deployment: LocalDeployment) -> Iterator[StateStore]:
         os.kill(api_process.pid, signal.SIGTERM)
 
 
+@pytest.fixture
+def background_api(store: StateStore) -> None:
+    """The state names a background API, started as deploy starts one, whose endpoints take half a second."""
+    store.save(DeploymentState(api_process=local_api.start_background_api(
+        store.state_dir / "local-api.log", "--creating-seconds", "0.5", "--updating-seconds", "0.5",
+        "--deleting-seconds", "0.2")))
+
+
+@pytest.mark.usefixtures("background_api")
 def test_an_interrupted_deploy_keeps_every_endpoint_recorded_and_destroy_deletes_them_and_stops_the_api(
         deployment: LocalDeployment, store: StateStore) -> None:
     training = deployment.logical_id("Training", "Chained")
@@ -139,6 +149,7 @@ def test_an_interrupted_deploy_keeps_every_endpoint_recorded_and_destroy_deletes
     assert not store.path.exists()
 
 
+@pytest.mark.usefixtures("background_api")
 def test_each_answer_is_saved_at_once_so_even_a_killed_deploy_leaves_nothing_unrecorded(
         deployment: LocalDeployment, store: StateStore) -> None:
     training, transform = deployment.logical_id("Training", "Chained"), deployment.logical_id("Transform", "Chained")
@@ -201,6 +212,7 @@ def test_unanswered_creates_are_recorded_then_sent_again_by_the_next_deploy_with
     assert deployment.api.endpoint_ids() == []
 
 
+@pytest.mark.usefixtures("background_api")
 def test_a_destroy_with_nothing_to_destroy_stops_the_api_that_kept_retained_endpoints(
         deployment: LocalDeployment, store: StateStore) -> None:
     assert deployment.run("deploy", "RetainedTransform", api_url=False).exit_code == 0

@@ -83,15 +83,16 @@ def answers(url: str) -> bool:
     return True
 
 
-def start_background_api(log_file: Path) -> ApiProcess:
-    """Start `serve` on a free port in its own session, logging to log_file; wait until it answers."""
+def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
+    """Start `serve` (with serve_options) on a free port in its own session, logging to log_file; wait until
+    it answers."""
     port = _free_port()
     token = secrets.token_hex(16)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", str(port),
-             "--instance-token", token],
+             "--instance-token", token, *serve_options],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://{HOST}:{port}"
