@@ -4,6 +4,7 @@ resource's ServiceTimeout holds the stack at its WaitCondition until the watcher
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +109,23 @@ def test_a_retrain_waits_on_the_new_jobs_new_handle_and_updates_the_endpoint_in_
     assert physical_id(jobs, "Endpoint") == before["Endpoint"]
     assert jobs.creates_of(before["Endpoint"]) == 2
     assert played.events(old_condition[0]) == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
+
+
+def test_destroy_during_the_long_wait_cancels_the_job(jobs: LocalDeployment, api: LocalNeptuneMlApi) -> None:
+    from test_player_interrupt import RunningCommand
+
+    api.timings = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=120.0, stopping=0.2)
+    command = RunningCommand(jobs, "deploy", "LongWait", "--api-url", api.url)
+    command.wait_for_line(lambda line: "AWS::CloudFormation::WaitCondition " in line and "CREATE_IN_PROGRESS" in line)
+    [training] = api.job_ids("modeltraining")
+    assert api.job_status("modeltraining", training) == "InProgress"
+    command.process.send_signal(signal.SIGINT)
+    exit_code, output = command.finish()
+    assert exit_code == 130, output
+
+    destroyed = jobs.destroy()
+
+    assert destroyed.exit_code == 0, destroyed.output
+    assert api.job_status("modeltraining", training) in ("Stopping", "Stopped")
+    assert running(api) in ([], [training])  # Stopping on its way to Stopped
+    assert api.endpoint_ids() == []

@@ -5,7 +5,9 @@ A handle's Ref is a pre-signed-looking HTTPS URL on the response receiver (as a 
 condition waits, up to its Timeout, for Count signals with distinct UniqueIds PUT to its handle's URL;
 a FAILURE signal fails it with the signal's Reason, as CloudFormation words it. `Fn::GetAtt
 <condition>.Data` is the JSON object of UniqueId -> Data. Neither can be updated, so their properties
-change only with new logical ids: an update keeps what exists.
+change only with new logical ids: an update keeps what exists. Locally a handle lives as long as the
+command that made it (its URL is on that command's receiver): the wait of an interrupted command
+fails when sent again, instead of waiting for a signal that cannot come.
 """
 
 from __future__ import annotations
@@ -42,13 +44,19 @@ def play(request: CustomResourceRequest, receiver: ResponseReceiver, abandon: Ca
 def _wait(request: CustomResourceRequest, receiver: ResponseReceiver, abandon: Callable[[], bool]) -> CustomResourceAnswer:
     properties = request.properties
     try:
-        key = urllib.parse.unquote(urllib.parse.urlsplit(str(properties["Handle"])).path.lstrip("/"))
+        handle = urllib.parse.urlsplit(str(properties["Handle"]))
+        key = urllib.parse.unquote(handle.path.lstrip("/"))
         count = int(properties.get("Count", 1))
         timeout = float(properties["Timeout"])
     except (KeyError, ValueError) as error:
         return request.failed(f"Properties validation failed: {error}")
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:
         return request.failed(f"Timeout {timeout:g} is not between 1 and {MAX_TIMEOUT_SECONDS}")
+    if handle.port != receiver.port:
+        # Handles live as long as the command that made them: an interrupted command's wait cannot carry on.
+        return request.failed("The WaitConditionHandle belongs to an earlier, interrupted command, and the local "
+                              "player cannot carry on its wait. Destroy the stack, or deploy again to roll back "
+                              "and retry")
     physical_id = f"arn:aws:cloudformation:waitcondition/{request.logical_id}/{request.request_id}"
     deadline = time.monotonic() + timeout
     while not abandon():
