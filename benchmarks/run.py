@@ -15,12 +15,22 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks import cold_start, report_delay, synth_scaling, throttling
+from benchmarks import (
+    cold_start,
+    job_checks,
+    job_delay,
+    report_delay,
+    synth_scaling,
+    throttling,
+    workflow_overhead,
+    workflow_synth,
+)
 from benchmarks.table import MISSED, Row, render
 from neptune_ml_endpoint.constructs.bundling import HANDLER_RUNTIME
 from neptune_ml_endpoint.local.cloudformation.testing import LocalCloud
 
 SYNTH_SIZES = (1, 10, 50)
+WORKFLOW_SYNTH_SIZES = (1, 5, 20)
 
 
 @dataclass(frozen=True)
@@ -32,11 +42,14 @@ class Plan:
     cli_synth_rounds: int
     delay: report_delay.DelayPlan
     throttle: throttling.ThrottlePlan
+    jobs: job_delay.JobDelayPlan
+    workflow: workflow_overhead.WorkflowPlan
 
     @property
     def workers(self) -> int:
-        """Lambda environments needed: every endpoint that waits at once, plus two for polls."""
-        waiting = max(self.delay.endpoints + self.delay.long_create_endpoints, self.throttle.endpoints)
+        """Lambda environments needed: every endpoint or job that waits at once, plus two for polls."""
+        waiting = max(self.delay.endpoints + self.delay.long_create_endpoints, self.throttle.endpoints,
+                      self.jobs.jobs + self.jobs.long_jobs)
         return waiting + 2
 
 
@@ -47,6 +60,9 @@ FULL = Plan(
     delay=report_delay.DelayPlan(endpoints=10, in_invocation_seconds=(1.0, 21.0), polling_period=6.0,
                                  long_create_seconds=60.0, long_create_endpoints=2),
     throttle=throttling.ThrottlePlan(endpoints=8, creating_seconds=5.0, requests_per_second=2.0, repetitions=2),
+    jobs=job_delay.JobDelayPlan(jobs=10, in_invocation_seconds=(1.0, 21.0), polling_period=6.0,
+                                long_job_seconds=30.0, long_jobs=2),
+    workflow=workflow_overhead.WorkflowPlan(runs=5),
 )
 QUICK = Plan(
     cold_start_runs=3,
@@ -55,6 +71,9 @@ QUICK = Plan(
     delay=report_delay.DelayPlan(endpoints=3, in_invocation_seconds=(1.0, 8.0), polling_period=2.0,
                                  long_create_seconds=15.0, long_create_endpoints=1),
     throttle=throttling.ThrottlePlan(endpoints=4, creating_seconds=2.0, requests_per_second=2.0, repetitions=1),
+    jobs=job_delay.JobDelayPlan(jobs=3, in_invocation_seconds=(1.0, 8.0), polling_period=2.0,
+                                long_job_seconds=10.0, long_jobs=1),
+    workflow=workflow_overhead.WorkflowPlan(runs=2),
 )
 
 
@@ -63,9 +82,13 @@ def run(plan: Plan, worker_log: Path | None) -> list[Row]:
     rows = cold_start.run(plan.cold_start_runs)
     rows += synth_scaling.run(SYNTH_SIZES, plan.synth_rounds)
     rows += synth_scaling.run_cli(SYNTH_SIZES, plan.cli_synth_rounds)
+    rows += workflow_synth.run(WORKFLOW_SYNTH_SIZES, plan.synth_rounds)
+    rows += job_checks.run()
     with LocalCloud(workers=plan.workers, log_file=worker_log) as cloud:
         rows += report_delay.run(cloud, plan.delay) + throttling.run(cloud, plan.throttle)
-    return sorted(rows, key=lambda row: row.benchmark.split()[0])  # stable: 1a, 1b, 2, 3, 4, 5
+        rows += job_delay.run(cloud, plan.jobs)
+    rows += workflow_overhead.run(plan.workflow)  # the player, with its own Lambda environments
+    return sorted(rows, key=lambda row: row.benchmark.split()[0])  # stable: 1a, 1b, 2, ..., 6a, 6b, 6c, 7, 8, 9
 
 
 def describe_machine() -> tuple[str, str]:
@@ -96,7 +119,7 @@ def results_file(rows: Sequence[Row], plan: Plan, command: str, started: str, lo
                  load_after: str, seconds: float) -> str:
     """The results table with what it ran on and how many times each figure was measured."""
     machine, software = describe_machine()
-    delay, throttle = plan.delay, plan.throttle
+    delay, throttle, jobs = plan.delay, plan.throttle, plan.jobs
     low, high = delay.in_invocation_seconds
     period = delay.polling_period
     notes = [
@@ -114,6 +137,17 @@ def results_file(rows: Sequence[Row], plan: Plan, command: str, started: str, lo
          "delays are given in polling periods."),
         (f"Throttling: {throttle.repetitions} waves of {throttle.endpoints} creates without a limit, "
          f"then {throttle.repetitions} with it."),
+        (f"Jobs: {jobs.jobs} data processing jobs per part, processing times spread over "
+         f"{jobs.in_invocation_seconds[0]:g}-{jobs.in_invocation_seconds[1]:g} s in 6a and "
+         f"{0.2 * jobs.polling_period:g}-{2.2 * jobs.polling_period:g} s in 6b and 6c (polled every "
+         f"{jobs.polling_period:g} s, standing for 60 s); {jobs.long_jobs} jobs of {jobs.long_job_seconds:g} s "
+         "for the status-check rate."),
+        (f"Workflow: {plan.workflow.runs} local deploys after one warm-up, processing "
+         f"{'-'.join(map('{:g}'.format, workflow_overhead.PROCESSING_SECONDS))} s, training "
+         f"{'-'.join(map('{:g}'.format, workflow_overhead.TRAINING_SECONDS))} s, creating "
+         f"{'-'.join(map('{:g}'.format, workflow_overhead.CREATING_SECONDS))} s (spread over the runs); "
+         f"synth {plan.synth_rounds} rounds of {', '.join(map(str, WORKFLOW_SYNTH_SIZES))} workflows after two "
+         "warm-up synths."),
         "Results read: median (p90, min-max, n = number of samples).",
     ]
     header = f"`{command}` on {started}, {seconds / 60:.1f} minutes. How to read it: benchmarks/README.md."
