@@ -40,5 +40,19 @@ def deployment(api: LocalNeptuneMlApi, scenarios_assembly: Path, tmp_path: Path,
     return LocalDeployment(api, scenarios_assembly, tmp_path / "state", capsys)
 
 
+@pytest.fixture(scope="session")
+def jobs_assembly() -> Path:
+    """The jobs app's cloud assembly: versions of a processing -> training -> endpoint stack."""
+    return synthesized("jobs_app.py")
+
+
+@pytest.fixture
+def jobs(api: LocalNeptuneMlApi, jobs_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+         monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
+    """Runs deploy, update and destroy on the jobs assembly, in tmp_path (each test file sets the API's timings)."""
+    monkeypatch.chdir(tmp_path)
+    return LocalDeployment(api, jobs_assembly, tmp_path / "state", capsys)
+
+
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text())

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from player_support import LocalDeployment, synthesized
+from player_support import LocalDeployment
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 
@@ -17,22 +16,10 @@ JOB_TIMINGS = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, 
                       stopping=0.2)
 
 
-@pytest.fixture(scope="session")
-def jobs_assembly() -> Path:
-    return synthesized("jobs_app.py")
-
-
 @pytest.fixture
 def api() -> Iterator[LocalNeptuneMlApi]:
     with LocalNeptuneMlApi(timings=JOB_TIMINGS) as started:
         yield started
-
-
-@pytest.fixture
-def jobs(api: LocalNeptuneMlApi, jobs_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-         monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
-    monkeypatch.chdir(tmp_path)
-    return LocalDeployment(api, jobs_assembly, tmp_path / "state", capsys)
 
 
 def physical_ids(deployment: LocalDeployment) -> dict[str, str]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from player_support import LocalDeployment, synthesized
+from player_support import LocalDeployment
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 
@@ -18,24 +17,12 @@ TRAINING_SECONDS = 6.0
 """Three times the job resource's ServiceTimeout in the long-wait versions (2 s)."""
 
 
-@pytest.fixture(scope="session")
-def jobs_assembly() -> Path:
-    return synthesized("jobs_app.py")
-
-
 @pytest.fixture
 def api() -> Iterator[LocalNeptuneMlApi]:
     timings = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=TRAINING_SECONDS,
                       transform=0.3, stopping=0.2)
     with LocalNeptuneMlApi(timings=timings) as started:
         yield started
-
-
-@pytest.fixture
-def jobs(api: LocalNeptuneMlApi, jobs_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-         monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
-    monkeypatch.chdir(tmp_path)
-    return LocalDeployment(api, jobs_assembly, tmp_path / "state", capsys)
 
 
 def resources(deployment: LocalDeployment) -> dict[str, dict[str, object]]:
