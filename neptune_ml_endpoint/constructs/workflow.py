@@ -25,6 +25,7 @@ from neptune_ml_endpoint.constructs.jobs import (
     NeptuneMlDataProcessingJob,
     NeptuneMlModelTrainingJob,
     NeptuneMlModelTransformJob,
+    _check_job_timeout,
 )
 
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -124,8 +125,23 @@ class NeptuneMlWorkflow(Construct):
         _check_version("data_version", data_version)
         if incremental_data is not None:
             _check_version("incremental_data.data_version", incremental_data.data_version)
-        super().__init__(scope, id)
+        for prop, timeout in (("processing_timeout", processing_timeout), ("training_timeout", training_timeout)):
+            try:
+                _check_job_timeout(timeout)
+            except ValueError as error:
+                raise ValueError(f"{prop}{str(error).removeprefix('timeout')}") from None
         output = output_s3_location.rstrip("/")
+        if not cdk.Token.is_unresolved(output_s3_location):
+            if not output.startswith("s3://") or len(output) <= len("s3://"):
+                raise ValueError(f"output_s3_location: {output_s3_location!r} is not an S3 URI. Give a prefix such as "
+                                 "s3://my-bucket/neptune-ml/")
+            for other in scope.node.root.node.find_all():
+                if isinstance(other, NeptuneMlWorkflow) and other._output == output:
+                    raise ValueError(f"output_s3_location: the workflow {other.node.path} writes under {output}/ too; "
+                                     "two workflows there overwrite each other's processed data and models in S3. "
+                                     "Give each workflow its own output_s3_location")
+        super().__init__(scope, id)
+        self._output: str = output
         shared = {
             "cluster": cluster, "neptune_iam_role": neptune_iam_role, "sagemaker_iam_role": sagemaker_iam_role,
             "vpc_subnets": vpc_subnets, "security_groups": security_groups,
