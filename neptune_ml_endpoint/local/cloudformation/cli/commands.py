@@ -248,6 +248,8 @@ class Player:
                       f"(RequestId {resource.pending_request}, {known}); it is recorded.")
         where = self._same_place_options()
         app = f" --app {shlex.quote(self.options.app)}" if self.options.app else ""
+        app += "".join(f" -c {shlex.quote(f'{key}={value}')}" for key, value in self.options.context.items())
+        app += "".join(f" {shlex.quote(stack)}" for stack in self.options.stacks)
         self._say(f"Run `{COMMAND} deploy{app}{where}` to carry on, or `{COMMAND} destroy{where}` to delete what "
                   "was deployed"
                   + (": either first sends each unanswered request again with its RequestId, as Lambda "
