@@ -166,7 +166,9 @@ def tick(watch: Watch, status_of: Callable[[], Any], cancel: Callable[[], None],
     elif clock() >= watch.give_up_at:
         cancel()
         result = TickResult(FAILURE, f"Job {watch.job_id} was still running when the wait's timeout was nearly up, "
-                                     "so it was cancelled. Give the construct a longer timeout (at most 12 hours)")
+                                     "so it was cancelled. Give the construct a longer timeout (the job's timeout, "
+                                     "or NeptuneMlWorkflow's processing_timeout or training_timeout; at most "
+                                     "12 hours)")
     else:
         logger.info("Watcher: job %s is %s", watch.job_id, status.status)
         return TickResult(None)

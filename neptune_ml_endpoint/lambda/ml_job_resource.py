@@ -30,7 +30,17 @@ from custom_resource import (
     Wait,
     derive_id,
 )
-from job_watcher import EventBridgeScheduler, Scheduler, Watch, WatchError, tick, watcher_rule_name
+from job_watcher import (
+    SUCCESS,
+    EventBridgeScheduler,
+    Scheduler,
+    Signal,
+    Watch,
+    WatchError,
+    send_signal,
+    tick,
+    watcher_rule_name,
+)
 from neptune_data_client import (
     DATA_PROCESSING,
     MODEL_TRAINING,
@@ -108,13 +118,14 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
 
     def __init__(self, request: Request, client_factory: ClientFactory = NeptuneDataClient,
                  markers: MarkerStore | None = None, clock: Callable[[], float] = time.time,
-                 scheduler: Scheduler | None = None, function_arn: str = "") -> None:
+                 scheduler: Scheduler | None = None, function_arn: str = "", signal: Signal = send_signal) -> None:
         super().__init__(request, client_factory, markers)
         self.job_type = JOB_TYPES[request.resource_type]
         self.noun = self.job_type.kind.noun
         self._clock = clock
         self._scheduler: Scheduler = scheduler if scheduler is not None else EventBridgeScheduler()
         self._function_arn = function_arn
+        self._signal = signal
 
     # --- the first step ------------------------------------------------------------
 
@@ -230,7 +241,7 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
                 raise RequestFailed(f"Update: {self.noun} {job_id} no longer exists; was it removed outside "
                                     "CloudFormation?", self.request.physical_id)
             if spec.completion_url:
-                self._watch(spec, job_id)
+                self._hand_to_watcher(spec, job_id, status)
             return Finished(job_id, self._attributes(spec, Wait(Wait.READY, job_id), status))
         return self._guarded(job_id, read)
 
@@ -241,14 +252,32 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         else:
             outcome = self._guarded("", lambda: self._start_derived(client, spec))
         if isinstance(outcome, Wait) and spec.completion_url:
-            self._watch(spec, outcome.resource_id)
-            logger.info("%s: %s %s started; the WaitCondition after this resource waits for it",
-                        self.request.request_type, self.noun, outcome.resource_id)
+            try:
+                status = self._client_for(spec).get_job(self.job_type.kind, outcome.resource_id)
+            except NeptuneApiError:
+                status = None  # the watcher looks again
+            self._hand_to_watcher(spec, outcome.resource_id, status)
             return Finished(outcome.resource_id, self._started_attributes(spec, outcome))
         if isinstance(outcome, Wait):
             return Wait(outcome.kind, outcome.resource_id, outcome.arn, outcome.creation_time, outcome.marked,
                         give_up_at=self._give_up_at())
         return outcome
+
+    def _hand_to_watcher(self, spec: JobSpec, job_id: str, status: JobStatus | None) -> None:
+        """Signal the handle now when the job has already completed (a rollback or a kept job); else set up
+        the watcher that signals it when the job ends."""
+        if status is not None and status.status == COMPLETED:
+            try:
+                self._signal(spec.completion_url, SUCCESS, f"Job {job_id} completed", job_id, job_id)
+            except WatchError as error:
+                logger.info("%s: %s; the watcher signals instead", self.request.request_type, error)
+            else:
+                logger.info("%s: %s %s has completed; signalled its WaitCondition", self.request.request_type,
+                            self.noun, job_id)
+                return
+        self._watch(spec, job_id)
+        logger.info("%s: %s %s is %s; the WaitCondition after this resource waits for it", self.request.request_type,
+                    self.noun, job_id, status.status if status is not None else "started")
 
     def _watch(self, spec: JobSpec, job_id: str) -> None:
         """Set up the job's watcher, which signals the WaitCondition's handle when the job ends."""

@@ -184,17 +184,20 @@ class JobStatus:
     def main(self) -> Stage:
         return self.stage(self.main_stage)
 
-    def failure_reason(self, limit: int) -> str:
-        """The first nested failure reason and its log URL within limit characters: the reason is cut, the
-        URL (where the details are) kept whole when it fits."""
+    def failure_reason(self, limit: int, min_detail: int = 60) -> str:
+        """The first nested failure reason and its log URL within limit characters. The reason keeps at least
+        min_detail characters; the URL goes whole or not at all (a cut URL leads nowhere; the handler's log
+        has it)."""
         failed = [stage for stage in self.stages if stage.failure_reason]
         stage = failed[0] if failed else next((s for s in self.stages if s.log_url), self.main)
         detail = f"{stage.field}: {stage.failure_reason}" if failed else "Neptune gave no failureReason"
         log = f" (log: {stage.log_url})" if stage.log_url else ""
-        if len(detail) + len(log) > limit:
-            room = max(limit - len(log), min(len(detail), 40))
-            detail = detail if len(detail) <= room else detail[: room - 3] + "..."
-        return (detail + log)[:limit]
+        if len(detail) + len(log) <= limit:
+            return detail + log
+        if len(log) <= limit - min(len(detail), min_detail):
+            room = limit - len(log)
+            return detail[: room - 3] + "..." + log
+        return detail if len(detail) <= limit else detail[: limit - 3] + "..."
 
     def failure_text(self) -> str:
         """Every nested failure reason with its log URL; the main stage's log URL when none is given."""

@@ -250,19 +250,26 @@ def test_a_failed_job_fails_the_request_with_the_nested_reason_and_log_url(world
                                    f"job logs (log: https://logs/{wait.resource_id})")
 
 
-def test_a_long_failure_reason_is_cut_and_the_log_url_kept_within_the_reason_limit(world: World) -> None:
+def test_a_failure_reason_keeps_a_whole_log_url_when_it_fits_and_drops_a_url_it_would_cut(world: World) -> None:
     import custom_resource
     import neptune_data_client
 
-    url = "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logStream:group=/aws/sagemaker/" + "x" * 50
-    stage = neptune_data_client.Stage("hpoJob", "job-1", "Failed", failure_reason="AlgorithmError: " + "y" * 300,
-                                      log_url=url)
-    status = neptune_data_client.JobStatus("job-1", "Failed", (stage,), "hpoJob")
+    limit = custom_resource.REASON_LIMIT - 50
+    console = "https://console.aws.amazon.com/cloudwatch/home?region=us-east-1#logStream:group=/aws/sagemaker/"
 
-    reason = status.failure_reason(custom_resource.REASON_LIMIT - 50)
+    def reason(failure: str, url: str) -> str:
+        stage = neptune_data_client.Stage("hpoJob", "job-1", "Failed", failure_reason=failure, log_url=url)
+        return neptune_data_client.JobStatus("job-1", "Failed", (stage,), "hpoJob").failure_reason(limit)
 
-    assert len(reason) <= custom_resource.REASON_LIMIT - 50
-    assert reason.startswith("hpoJob: AlgorithmError: yyy") and reason.endswith(f"... (log: {url})")
+    url, giant_url = console + "x" * 40, console + "x" * 150
+    short = reason("AlgorithmError: See job logs", url)
+    long = reason("ResourceLimitExceeded: " + "y" * 300, url)
+    no_room = reason("ResourceLimitExceeded: " + "y" * 300, giant_url)
+
+    assert short == f"hpoJob: AlgorithmError: See job logs (log: {url})"
+    assert long.startswith("hpoJob: ResourceLimitExceeded: yyy") and long.endswith(f"... (log: {url})")
+    assert len(long) <= limit and len(long.split(" (log: ")[0]) >= 60
+    assert "(log:" not in no_room and len(no_room) == limit
 
 
 @pytest.mark.parametrize(("status", "calls"), [
@@ -407,3 +414,16 @@ def test_a_completion_handle_without_its_timeout_is_refused_before_any_call(worl
     with pytest.raises(custom_resource.RequestFailed, match="CompletionTimeoutSeconds: must be given together"):
         _long_resource(world, FakeScheduler(), properties=properties).start()
     assert world.neptune.calls == []
+
+
+def test_a_long_wait_on_a_job_already_completed_signals_at_once_without_a_watcher(world: World) -> None:
+    scheduler, sent = FakeScheduler(), []
+    world.neptune.jobs[world.derived()] = "Completed"
+    resource = _long_resource(world, scheduler)
+    resource._signal = lambda *args: sent.append(args)
+
+    outcome = resource.start()
+
+    assert outcome.physical_id == world.derived()
+    assert scheduler.put_watches == []
+    assert [(args[1], args[3]) for args in sent] == [("SUCCESS", world.derived())]

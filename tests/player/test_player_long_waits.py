@@ -57,6 +57,7 @@ def test_the_stack_waits_at_the_wait_condition_until_the_long_training_completed
     assert [done.index(lid) for lid in order] == sorted(done.index(lid) for lid in order), played.timeline()
     assert len(set(order)) == 4
     assert "Custom::NeptuneMlModelTrainingJob" in played.output
+    assert f": a watcher looks at job {training} (rate(1 minute)" in played.output
 
 
 def test_a_long_training_failing_midway_rolls_back_with_its_reason_and_leaves_nothing_running(

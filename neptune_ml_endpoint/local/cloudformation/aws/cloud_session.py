@@ -15,7 +15,7 @@ from typing import Self
 from neptune_ml_endpoint.local.cloudformation.aws import wait_conditions
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry, Invocation
-from neptune_ml_endpoint.local.cloudformation.aws.polling import PollLog, RulePoller, target_event
+from neptune_ml_endpoint.local.cloudformation.aws.polling import WATCH_KEY, PollLog, RulePoller, target_event
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
@@ -158,7 +158,15 @@ class CloudSession:
                               f"{detail}")
 
     def _announce(self, rule: RuleSnapshot, period: float) -> None:
-        """Name the resource a new polling rule is for: its event's LogicalResourceId, else the rule."""
-        resource = target_event(rule).get("LogicalResourceId") or rule.name
+        """Name the resource a new polling rule is for: its event's LogicalResourceId, else the rule; or the job
+        a long wait's watcher looks at."""
+        event = target_event(rule)
+        watch = event.get(WATCH_KEY)
+        if isinstance(watch, dict):
+            self._say(f"  {watch.get('logical_id')}: a watcher looks at job {watch.get('job_id')} "
+                      f"({rule.schedule_expression}; here every {period:g} s) and signals the WaitCondition when "
+                      "it ends")
+            return
+        resource = event.get("LogicalResourceId") or rule.name
         self._say(f"  {resource}: the function handed over to polling ({rule.schedule_expression}); "
                   f"invoking it every {period:g} s until it answers")

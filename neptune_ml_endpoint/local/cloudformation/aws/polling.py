@@ -19,6 +19,8 @@ from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import Loca
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation
 
 POLLS_LOG = "polls.log"
+WATCH_KEY = "NeptuneMlWatch"
+"""The Input key of a long wait's watcher rule (the handler's job_watcher.py)."""
 
 Answers = Callable[[str], list[dict[str, Any]]]
 """answers(request_id): the answers delivered to the request's ResponseURL so far."""
@@ -52,9 +54,14 @@ class PollLog:
 def poll_entry(event: Mapping[str, Any], invocation: Invocation, answers: list[dict[str, Any]]) -> str:
     """The poll's line (and, indented after it, whatever the poll wrote)."""
     clock = time.strftime("%Y-%m-%dT%H:%M:%S")
-    request = (f"{event.get('RequestType', '?')} {event.get('LogicalResourceId', '?')} "
-               f"(RequestId {event.get('RequestId', '?')})")
-    line = f"{clock} {invocation.request_id} poll of {request}: {_seen(event, invocation, answers)}\n"
+    watch = event.get(WATCH_KEY)
+    if isinstance(watch, Mapping):  # a long wait's watcher tick: it answers no request, it signals a handle
+        line = (f"{clock} {invocation.request_id} watcher tick for job {watch.get('job_id', '?')} of "
+                f"{watch.get('logical_id', '?')}{': failed: ' + invocation.error if invocation.error else ''}\n")
+    else:
+        request = (f"{event.get('RequestType', '?')} {event.get('LogicalResourceId', '?')} "
+                   f"(RequestId {event.get('RequestId', '?')})")
+        line = f"{clock} {invocation.request_id} poll of {request}: {_seen(event, invocation, answers)}\n"
     written = [f"    {text}\n" for text in invocation.output.splitlines() if text.strip()]
     return line + "".join(written)
 
