@@ -85,9 +85,59 @@ def _security(f: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+def _counts(counted: dict[str, int]) -> str:
+    return ", ".join(f"{value} {name}" for name, value in sorted(counted.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _job_properties(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        (f"Jobs, random CloudFormation requests (hypothesis profile `{f['profile']}`): a data processing, model "
+        "training or model transform resource created (valid, failing, invalid, under a fresh or a taken Id) or "
+        "known by a random physical id, then updated (configuration, RunKey, Clean, failing, invalid, Id) or "
+        "deleted, with CloudFormation's rollbacks, cleanups and the stack's deletion; jobs ending in the "
+        "invocation, through crhelper's polling, watched past the answer (CompletionSignalUrl), or overrunning "
+        f"ServiceTimeout (examples: {_counts(f['paces'])})"),
+        (f"{f['examples_run']} examples, {f['requests']} requests ({f['succeeded']} SUCCESS, {f['failed']} FAILED), "
+        f"{f['jobs_started']} jobs started"),
+        (f"{f['invariant_checks']} invariant checks: every request answered exactly once; jobs started per "
+        f"request: {f['most_starts_per_request']} (at most); rollbacks to a completed job that started one: 0 of "
+        f"{f['rollbacks_to_a_completed_job']}; deletes of a running job: {f['deletes_of_running_jobs']}, jobs "
+        f"left running: {f['running_jobs_left']}; jobs made by hand cancelled: {f['taken_jobs_cancelled']}; "
+        f"FAILED Reasons naming {_counts(f['reasons'])}; largest answer {f['largest_answer_bytes']} of 4096 bytes"),
+    )
+
+
+def _job_faults(f: dict[str, Any]) -> tuple[str, str, str]:
+    kinds = [kind for kind in FAULT_NAMES if kind in f["kinds"]] + [k for k in f["kinds"] if k not in FAULT_NAMES]
+    return (
+        (f"Jobs, fault matrix: {', '.join(FAULT_NAMES.get(kind, kind) for kind in kinds)} at each of "
+        f"{len(f['steps'])} steps of a job's create, update and delete (first look, Start, status poll; the "
+        f"delete of a running job: first look, Cancel, status poll), once and lasting, over "
+        f"{len(f['operations'])} operations of the {len(f['job_kinds'])} job kinds"),
+        f"{f['cases']} cases, {f['faults_injected']} faults injected",
+        (f"{f['retried_to_success']} retried to success, {f['failed_naming_the_error']} failed with a Reason "
+        f"naming the operation and the error; slowest answer {f['slowest_answer_seconds']:g} s; jobs left "
+        f"running: {f['jobs_left_running']}; duplicates: {f['duplicates']}"),
+    )
+
+
+def _job_retries(f: dict[str, Any]) -> tuple[str, str, str]:
+    return (
+        ("Jobs: function killed (SIGKILL) once Neptune accepted its Start (derived or explicit Id) or Cancel, "
+        "then the same event delivered again; a ResponseURL that refuses the first delivery"),
+        f"{f['killed_invocations']} killed invocations, {f['refused_deliveries']} refused delivery",
+        (f"jobs after a retried create: {f['most_jobs_after_a_retried_create']} (at most); running after a "
+        f"retried delete: {f['running_after_a_retried_delete']}; explicit-Id jobs cancelled by a rollback that "
+        f"could not prove them its own: {f['explicit_ids_cancelled']}; answers per retried request: "
+        f"{f['most_answers_to_a_retried_request']} (at most); the refused answer delivered "
+        f"{f['delivered_after_refusal']} time"),
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], tuple[str, str, str]]] = {
     "properties": _properties, "faults": _faults, "retries": _retries,
     "concurrency": _concurrency, "security": _security,
+    "job_properties": _job_properties, "job_faults": _job_faults, "job_retries": _job_retries,
 }
 
 

@@ -34,8 +34,9 @@ def test_render_states_every_measured_figure_and_marks_the_missing_ones() -> Non
     assert "429 above 10 requests a second" in section
     assert "median 8.5, max 11" in section
     assert "| retries | not measured |" in section and "| security | not measured |" in section
+    assert "| job_faults | not measured |" in section
     assert "| faults | not measured |" in render({"faults": {"cases": 3}})  # a partly measured area
-    assert section.count("\n| ") == 2 + 5  # the header, its rule and one row for each of the five areas
+    assert section.count("\n| ") == 2 + 8  # the header, its rule and one row for each of the eight areas
     assert section.endswith("|\n")
 
 
@@ -68,3 +69,36 @@ def test_main_updates_the_readme_or_writes_the_fallback(tmp_path: Path) -> None:
 def test_main_fails_without_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--figures", str(tmp_path / "none.json"), "--readme", str(tmp_path / "README.md")]) == 1
     assert "run the reliability tests first" in capsys.readouterr().err
+
+
+JOB_FIGURES: dict[str, dict[str, Any]] = {
+    "job_properties": {"profile": "everyday", "examples_run": 35, "requests": 93, "succeeded": 66, "failed": 27,
+                       "jobs_started": 21, "most_starts_per_request": 1, "rollbacks_to_a_completed_job": 5,
+                       "deletes_of_running_jobs": 8, "running_jobs_left": 0, "taken_jobs_cancelled": 0,
+                       "invariant_checks": 447, "largest_answer_bytes": 885,
+                       "paces": {"quick": 12, "watched": 13, "polled": 8, "overrun": 2},
+                       "reasons": {"property": 7, "taken id": 9}},
+    "job_faults": {"kinds": ["throttle", "slow"], "steps": ["create-start", "delete-cancel"], "cases": 4,
+                   "job_kinds": ["dataprocessing", "modeltraining"],
+                   "operations": ["CancelMLDataProcessingJob", "StartMLModelTrainingJob"], "faults_injected": 9,
+                   "retried_to_success": 3, "failed_naming_the_error": 1, "jobs_left_running": 0, "duplicates": 0,
+                   "invariant_checks": 20, "slowest_answer_seconds": 1.2},
+    "job_retries": {"killed_invocations": 6, "refused_deliveries": 1, "most_jobs_after_a_retried_create": 1,
+                    "running_after_a_retried_delete": 0, "explicit_ids_cancelled": 0,
+                    "most_answers_to_a_retried_request": 1, "delivered_after_refusal": 1},
+}
+
+
+def test_render_states_the_job_figures() -> None:
+    section = render(JOB_FIGURES)
+
+    assert "(examples: 13 watched, 12 quick, 8 polled, 2 overrun)" in section
+    assert "35 examples, 93 requests (66 SUCCESS, 27 FAILED), 21 jobs started" in section
+    assert "447 invariant checks" in section and "FAILED Reasons naming 9 taken id, 7 property" in section
+    assert "jobs left running: 0; jobs made by hand cancelled: 0" in section
+    assert "Jobs, fault matrix: 429, an answer slower than the read timeout at each of 2 steps" in section
+    assert "over 2 operations of the 2 job kinds" in section
+    assert "4 cases, 9 faults injected" in section and "1 failed with a Reason naming the operation" in section
+    assert "6 killed invocations, 1 refused delivery" in section
+    assert "explicit-Id jobs cancelled by a rollback that could not prove them its own: 0" in section
+    assert "| properties | not measured |" in section
