@@ -37,6 +37,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 logger = logging.getLogger(__name__)
 
 WATCH_KEY = "NeptuneMlWatch"
+WATCHER_LOGICAL_ID_MAX = 64 - 8
+"""EventBridge rule names stop at 64 characters; the watcher's adds 8 to the logical id."""
 SCHEDULE = "rate(1 minute)"
 SUCCESS, FAILURE = "SUCCESS", "FAILURE"
 SIGNAL_TIMEOUT_SECONDS = 15

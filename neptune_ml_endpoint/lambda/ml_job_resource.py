@@ -32,6 +32,7 @@ from custom_resource import (
 )
 from job_watcher import (
     SUCCESS,
+    WATCHER_LOGICAL_ID_MAX,
     EventBridgeScheduler,
     Scheduler,
     Signal,
@@ -172,7 +173,21 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             client = self._client_factory(*parse_connection(self.request.properties))
             return self._guarded(wait.resource_id, lambda: self._cancel(client, wait.resource_id, first=False))
         spec = self._parse()
-        return self._guarded(wait.resource_id, lambda: self._check_running(spec, wait))
+        try:
+            return self._guarded(wait.resource_id, lambda: self._check_running(spec, wait))
+        except RequestFailed:
+            self._cancel_failed_replacement(spec, wait.resource_id)
+            raise
+
+    def _cancel_failed_replacement(self, spec: JobSpec, job_id: str) -> None:
+        """A failed Update reports the old id, so CloudFormation never deletes the new job: cancel it now."""
+        if self.request.request_type != "Update" or job_id == self.request.physical_id:
+            return
+        try:
+            if self._client_for(spec).cancel_job(self.job_type.kind, job_id, clean=False):
+                logger.info("Update: the new %s %s is not kept; cancelled it", self.noun, job_id)
+        except NeptuneApiError as error:
+            logger.info("Update: %s %s was not cancelled (%s)", self.noun, job_id, error.code)
 
     def _check_running(self, spec: JobSpec, wait: Wait) -> Outcome:
         client = self._client_for(spec)
@@ -246,6 +261,11 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         return self._guarded(job_id, read)
 
     def _start_job(self, spec: JobSpec) -> Outcome:
+        if spec.completion_url and len(self.request.logical_id) > WATCHER_LOGICAL_ID_MAX:
+            raise RequestFailed(
+                f"{self.request.request_type}: the logical id is longer than the {WATCHER_LOGICAL_ID_MAX} "
+                "characters a long wait's watcher rule allows; no job was started. Shorten the logical id",
+                self.physical_id_on_failure(None))
         client = self._client_for(spec)
         if spec.job_id is not None:
             outcome = self._guarded(spec.job_id, lambda: self._create_named(client, spec, spec.job_id or ""))
@@ -253,15 +273,23 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             outcome = self._guarded("", lambda: self._start_derived(client, spec))
         if isinstance(outcome, Wait) and spec.completion_url:
             try:
-                status = self._client_for(spec).get_job(self.job_type.kind, outcome.resource_id)
-            except NeptuneApiError:
-                status = None  # the watcher looks again
-            self._hand_to_watcher(spec, outcome.resource_id, status)
-            return Finished(outcome.resource_id, self._started_attributes(spec, outcome))
+                return self._handed_to_watcher(spec, outcome)
+            except RequestFailed:
+                self._cancel_failed_replacement(spec, outcome.resource_id)
+                raise
         if isinstance(outcome, Wait):
             return Wait(outcome.kind, outcome.resource_id, outcome.arn, outcome.creation_time, outcome.marked,
                         give_up_at=self._give_up_at())
         return outcome
+
+    def _handed_to_watcher(self, spec: JobSpec, outcome: Wait) -> Outcome:
+        """SUCCESS once the job started: the WaitCondition after the resource waits for its watcher's signal."""
+        try:
+            status = self._client_for(spec).get_job(self.job_type.kind, outcome.resource_id)
+        except NeptuneApiError:
+            status = None  # the watcher looks again
+        self._hand_to_watcher(spec, outcome.resource_id, status)
+        return Finished(outcome.resource_id, self._started_attributes(spec, outcome))
 
     def _hand_to_watcher(self, spec: JobSpec, job_id: str, status: JobStatus | None) -> None:
         """Signal the handle now when the job has already completed (a rollback or a kept job); else set up

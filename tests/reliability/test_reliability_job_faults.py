@@ -215,11 +215,6 @@ def _count(tally: JobMatrixTally, step: Step, kind: str, job_kind: JobKind, oper
     tally.slowest_answer_seconds = max([tally.slowest_answer_seconds, *(a.seconds for a in answers)])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "handler bug: an Update that started its new job and then fails (here every status check of it is refused) "
-    "answers FAILED with the old physical id, as it must, but leaves the new job running: CloudFormation never "
-    "learns its id, so neither the rollback nor the cleanup cancels it (ml_job_resource.MlJobResource._check_running "
-    "and _guarded raise without cancelling a job the request started under a new id)"))
 def test_an_update_failing_after_it_started_its_new_job_leaves_that_job_not_running(faulted: CloudFormation) -> None:
     api, kind = faulted.api, PROCESSING
     properties = base_properties(kind, api.url, {})

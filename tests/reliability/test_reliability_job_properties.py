@@ -391,11 +391,6 @@ LONG_LOGICAL_ID = "NightlyProcessing" + "X" * 43
 """60 characters: CloudFormation allows 255; the watcher's EventBridge rule name (logical id + 8) allows 56."""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "handler bug: job_watcher.watcher_rule_name is the logical id + 'w' + 7 hex characters, and EventBridge "
-    "refuses rule names over 64 characters; with CompletionSignalUrl and a logical id over 56 characters the "
-    "job is started, then the request fails with 'Rule name ... must be 1-64 characters' (a Create is rolled "
-    "back and cancels it; an Update's new job is left running, unknown to CloudFormation)"))
 def test_a_long_logical_id_with_a_completion_handle_is_watched_or_refused_before_a_job_starts(
         job_function: tuple[CloudFormation, dict[str, str]]) -> None:
     function, _ = job_function
