@@ -134,10 +134,23 @@ def _job_retries(f: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
+def _long_waits(f: dict[str, Any]) -> tuple[str, str, str]:
+    strikes = ", ".join(FAULT_NAMES.get(kind, kind) for kind in f["kinds"] if kind != "refused-signal")
+    return (
+        ("Waits past the hour: the watcher of a job longer than its resource may wait, ticked while "
+         f"{strikes} strikes its status check (once and lasting), or the handle refuses deliveries; "
+         "jobs that complete and jobs that fail"),
+        f"{f['cases']} cases, {f['ticks']} ticks, {f['refused_signals']} refused signals",
+        (f"{f['deliveries']} signals delivered, {f['wrong_signals']} with a wrong status or UniqueId; watchers "
+         f"left: {f['watchers_left']}; jobs left running: {f['jobs_left_running']}"),
+    )
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], tuple[str, str, str]]] = {
     "properties": _properties, "faults": _faults, "retries": _retries,
     "concurrency": _concurrency, "security": _security,
     "job_properties": _job_properties, "job_faults": _job_faults, "job_retries": _job_retries,
+    "long_waits": _long_waits,
 }
 
 

@@ -36,8 +36,19 @@ def test_render_states_every_measured_figure_and_marks_the_missing_ones() -> Non
     assert "| retries | not measured |" in section and "| security | not measured |" in section
     assert "| job_faults | not measured |" in section
     assert "| faults | not measured |" in render({"faults": {"cases": 3}})  # a partly measured area
-    assert section.count("\n| ") == 2 + 8  # the header, its rule and one row for each of the eight areas
+    assert "| long_waits | not measured |" in section
+    assert section.count("\n| ") == 2 + 9  # the header, its rule and one row for each of the nine areas
     assert section.endswith("|\n")
+
+
+def test_the_long_waits_row_names_the_faults_and_what_came_out() -> None:
+    section = render({"long_waits": {"cases": 24, "ticks": 90, "refused_signals": 8, "deliveries": 30,
+                                     "wrong_signals": 0, "watchers_left": 0, "jobs_left_running": 0,
+                                     "kinds": ["throttle", "refused-signal"]}})
+
+    assert "ticked while 429 strikes its status check (once and lasting), or the handle refuses" in section
+    assert "24 cases, 90 ticks, 8 refused signals" in section
+    assert "30 signals delivered, 0 with a wrong status or UniqueId; watchers left: 0; jobs left running: 0" in section
 
 
 def test_replace_section_changes_only_the_text_between_the_markers() -> None:
