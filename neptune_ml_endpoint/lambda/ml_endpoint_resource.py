@@ -77,6 +77,10 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
         if self._rolls_back_an_update_never_sent(spec):
             return self._unchanged(current_id)
         cluster_changed = spec.neptune_endpoint != self._old_neptune_endpoint()
+        if cluster_changed and spec.endpoint_id is None and self._lives_on_this_cluster(spec, current_id):
+            logger.info("Update: endpoint %s is already on this NeptuneEndpoint (the rollback of a move to another "
+                        "cluster, which never touched it); keeping it", current_id)
+            return self._unchanged(current_id)
         target_id = spec.endpoint_id or (
             current_id
             if is_endpoint_id(current_id) and not cluster_changed and not self.request.old_properties.get("Id")
@@ -114,6 +118,15 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
                         "a change; keeping it as it is", failed.endpoint_id, current_id)
             return True
         return False
+
+    def _lives_on_this_cluster(self, spec: EndpointSpec, endpoint_id: str) -> bool:
+        """True when the current endpoint exists on the cluster the properties name."""
+        if not is_endpoint_id(endpoint_id):
+            return False
+        try:
+            return self._client_for(spec).get_endpoint(endpoint_id) is not None
+        except NeptuneApiError:
+            return False  # the move goes on, and fails with its own reason if the cluster cannot be reached
 
     def _unchanged(self, endpoint_id: str) -> Outcome:
         """SUCCESS for the endpoint as it is: one status read for the attributes, no change sent."""

@@ -186,3 +186,25 @@ def test_a_rollback_resends_only_what_reached_neptune(world: Any, failed_update:
     resource.start()
 
     assert [call for call in neptune.calls if call != "get"] == sent
+
+
+def test_the_rollback_of_a_move_to_another_cluster_keeps_the_endpoint_on_this_one(
+        world: tuple[FakeNeptune, FakeMarkers, Any]) -> None:
+    neptune, _, make = world
+    neptune.endpoints["ep-current"] = "InService"
+    moved = {**PROPERTIES, "NeptuneEndpoint": "http://127.0.0.1:9"}
+
+    outcome = make(_request("Update", PROPERTIES, old_properties=moved, physical_id="ep-current")).start()
+
+    assert outcome.physical_id == "ep-current"
+    assert "create" not in neptune.calls and "update" not in neptune.calls
+
+
+def test_a_move_to_another_cluster_creates_the_endpoint_there(world: tuple[FakeNeptune, FakeMarkers, Any]) -> None:
+    neptune, _, make = world
+    moved = {**PROPERTIES, "NeptuneEndpoint": "https://other-cluster:8182"}
+
+    outcome = make(_request("Update", moved, old_properties=PROPERTIES, physical_id="ep-current")).start()
+
+    assert outcome.endpoint_id != "ep-current"
+    assert neptune.calls[-1] == "create"

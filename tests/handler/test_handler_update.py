@@ -169,3 +169,21 @@ def test_a_change_that_outlasts_the_invocation_fails_without_sending_the_update(
     assert answer["PhysicalResourceId"] == "ep-slow"
     assert "update was not sent" in answer["Reason"]
     assert create_statuses(cloudformation.api, "ep-slow") == [200, 200]
+
+
+def test_the_rollback_of_a_move_to_an_unreachable_cluster_keeps_the_endpoint_and_creates_none(
+        cloudformation: CloudFormation) -> None:
+    original = cloudformation.properties()
+    endpoint_id = created(cloudformation, original)
+    moved = {**original, "NeptuneEndpoint": "http://127.0.0.1:9"}
+
+    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
+                                                      old_properties=original))
+    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
+                                                        old_properties=moved))
+
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == endpoint_id
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["PhysicalResourceId"] == endpoint_id
+    assert cloudformation.api.endpoint_ids() == [endpoint_id]
+    assert create_statuses(cloudformation.api, endpoint_id) == [200]
