@@ -261,10 +261,12 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         return self._guarded(job_id, read)
 
     def _start_job(self, spec: JobSpec) -> Outcome:
-        if spec.completion_url and len(self.request.logical_id) > WATCHER_LOGICAL_ID_MAX:
+        if len(self.request.logical_id) > WATCHER_LOGICAL_ID_MAX:
+            # Jobs outlast an invocation: their wait needs crhelper's polling rule or the watcher's, whose names
+            # add 8 characters to the logical id and stop at 64. Refused before a job could be left running.
             raise RequestFailed(
                 f"{self.request.request_type}: the logical id is longer than the {WATCHER_LOGICAL_ID_MAX} "
-                "characters a long wait's watcher rule allows; no job was started. Shorten the logical id",
+                "characters the rules that wait for a job allow; no job was started. Shorten the logical id",
                 self.physical_id_on_failure(None))
         client = self._client_for(spec)
         if spec.job_id is not None:
