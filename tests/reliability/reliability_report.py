@@ -135,7 +135,7 @@ def _job_retries(f: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _long_waits(f: dict[str, Any]) -> tuple[str, str, str]:
-    strikes = ", ".join(FAULT_NAMES.get(kind, kind) for kind in f["kinds"] if kind != "refused-signal")
+    strikes = ", ".join(name for kind, name in FAULT_NAMES.items() if kind in f["kinds"])
     return (
         ("Waits past the hour: the watcher of a job longer than its resource may wait, ticked while "
          f"{strikes} strikes its status check (once and lasting), or the handle refuses deliveries; "
