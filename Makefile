@@ -109,7 +109,7 @@ demo: install
 bench: install
 	$(PY) -m benchmarks --output benchmarks/results.md
 
-# Reliability tests (about three minutes; make test runs them too, with the everyday
+# Reliability tests (about four and a half minutes, serially; make test runs them too, with the everyday
 # hypothesis profile), then their figures (tests/reliability/figures.json) into README.md between
 # its reliability markers. They run in one process with the full profile, so the timings in the
 # figures are not measured beside other tests.
