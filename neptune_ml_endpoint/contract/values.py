@@ -149,7 +149,7 @@ def shown(value: object, limit: int = 80) -> str:
 
 # --- checks of the job resources' values ------------------------------------------------
 
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
+S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,255}$")
@@ -159,7 +159,7 @@ TRUE_TEXTS = ("true", "false")
 
 def check_s3_uri(value: str, property_name: str) -> str:
     """An S3 location, s3://bucket/prefix."""
-    if not _S3_URI.match(value):
+    if not S3_URI.match(value):
         raise PropertyError(property_name, f"{shown(value)} is not an S3 URI",
                             "Give a location such as s3://my-bucket/neptune-ml/ (a bucket in the cluster's region)")
     return value

@@ -162,7 +162,7 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             return Finished(job_id, {})
         if self.request.properties.get("CompletionSignalUrl"):
             self._stop_watching(job_id)
-        return self._guarded(job_id, lambda: self._cancel(client, job_id, first=True))
+        return self._guarded(job_id, lambda: self._cancel(client, job_id))
 
     # --- one look at what the request waits for -------------------------------------
 
@@ -171,7 +171,7 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         self.marked = self.marked or wait.marked
         if wait.kind == Wait.DELETED:
             client = self._client_factory(*parse_connection(self.request.properties))
-            return self._guarded(wait.resource_id, lambda: self._cancel(client, wait.resource_id, first=False))
+            return self._guarded(wait.resource_id, lambda: self._cancel(client, wait.resource_id))
         spec = self._parse()
         try:
             return self._guarded(wait.resource_id, lambda: self._check_running(spec, wait))
@@ -364,16 +364,17 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
     def _is_own_id(self, value: str) -> bool:
         return is_job_id(value)
 
-    def _cancel(self, client: NeptuneDataClient, job_id: str, first: bool) -> Outcome:
+    def _cancel(self, client: NeptuneDataClient, job_id: str) -> Outcome:
         """Cancel a running job (clean if asked) and wait until it has stopped; a finished job is left as it is."""
         status = client.get_job(self.job_type.kind, job_id)
         if status is None or status.status in FINISHED:
             logger.info("Delete: %s %s is %s; nothing to cancel", self.noun, job_id,
                         status.status if status else "unknown")
             return Finished(job_id, {})
+        clean = self._clean()
         if status.status != STOPPING:
             try:
-                if not client.cancel_job(self.job_type.kind, job_id, clean=self._clean()):
+                if not client.cancel_job(self.job_type.kind, job_id, clean=clean):
                     return Finished(job_id, {})
             except NeptuneApiError as error:
                 if error.code != "PreconditionsFailedException":
@@ -381,8 +382,7 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
                 logger.info("Delete: %s %s could not be cancelled now (%s); looking again", self.noun, job_id,
                             error.detail)
             else:
-                logger.info("Delete: cancelling %s %s%s", self.noun, job_id, " and its S3 artifacts" if
-                            self._clean() else "")
+                logger.info("Delete: cancelling %s %s%s", self.noun, job_id, " and its S3 artifacts" if clean else "")
         return Wait(Wait.DELETED, job_id)
 
     def _cancel_on_time_out(self, client: NeptuneDataClient, job_id: str) -> None:

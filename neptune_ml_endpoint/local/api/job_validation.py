@@ -4,7 +4,6 @@ from Neptune's rules, and the path ids of Get and Cancel.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,8 @@ from typing import Any
 from botocore.model import Shape
 
 from neptune_ml_endpoint import schema
+from neptune_ml_endpoint.contract.jobs import MODEL_TYPES, TRAINING_MODEL_NAMES
+from neptune_ml_endpoint.contract.values import MAX_INTEGER, S3_URI
 from neptune_ml_endpoint.local.api.errors import (
     ILLEGAL_ARGUMENT,
     INVALID_PARAMETER,
@@ -24,13 +25,9 @@ from neptune_ml_endpoint.local.api.validation import boolean, id_from_path, json
 
 JOB_ID_FIELDS = frozenset({"id", "previousDataProcessingJobId", "dataProcessingJobId",
                            "previousModelTrainingJobId", "mlModelTrainingJobId", "trainingJobName"})
-MODEL_TYPES = ("heterogeneous", "kge")
-TRAINING_MODEL_NAMES = ("rgcn", "transe", "distmult", "rotate", "custom")
 # Training fields the Neptune user guide documents and botocore's model lacks (clients add them).
 UNMODELLED_TRAINING_FIELDS = {"modelName": "string", "maxWaitTime": "integer",
                               "enableInterContainerTrafficEncryption": "boolean"}
-MAX_INTEGER = 2**31 - 1
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 _JOB_ID_FIX = "Use 1-255 letters, digits, '.', '_' and '-', starting with a letter or digit"
 _TRANSFORM_SOURCES = "Give either dataProcessingJobId and mlModelTrainingJobId, or trainingJobName"
 
@@ -111,7 +108,7 @@ def _checked_text(name: str, value: str) -> str:
     except schema.PropertyError as error:
         fix = _JOB_ID_FIX if field in JOB_ID_FIELDS else error.fix
         raise ApiError(INVALID_PARAMETER, f"{name}: {error.problem}. {fix}") from None
-    if field.endswith(("S3Location", "S3DirectoryPath")) and not _S3_URI.match(value):
+    if field.endswith(("S3Location", "S3DirectoryPath")) and not S3_URI.match(value):
         raise ApiError(INVALID_PARAMETER, f"{name}: {value!r} is not an S3 URI. Give s3://bucket/prefix")
     choices = {"modelType": MODEL_TYPES, "modelName": TRAINING_MODEL_NAMES}.get(field)
     if choices is not None and value not in choices:
