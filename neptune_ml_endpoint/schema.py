@@ -22,7 +22,6 @@ from neptune_ml_endpoint.contract.endpoint import (
     EndpointSpec,
     check_job_choice,
     in_construct_terms,
-    parse_connection,
     parse_properties,
 )
 from neptune_ml_endpoint.contract.jobs import (
@@ -36,7 +35,12 @@ from neptune_ml_endpoint.contract.jobs import (
     JobSpec,
     parse_job_properties,
 )
-from neptune_ml_endpoint.contract.properties import CLOUDFORMATION_KEYS, PropertySpec, ResourceContract
+from neptune_ml_endpoint.contract.properties import (
+    CLOUDFORMATION_KEYS,
+    PropertySpec,
+    ResourceContract,
+    parse_connection,
+)
 from neptune_ml_endpoint.contract.settings import (
     ENV_CLIENT_TIMEOUT_RETRIES,
     ENV_CONNECT_TIMEOUT,

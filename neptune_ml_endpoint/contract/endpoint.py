@@ -144,17 +144,3 @@ def parse_properties(raw: Mapping[str, Any]) -> EndpointSpec:
 def in_construct_terms(error: PropertyError) -> PropertyError:
     """The error naming the construct's keyword argument too: ``instance_count (InstanceCount): ...``."""
     return ENDPOINT.in_construct_terms(error)
-
-
-def parse_connection(raw: Mapping[str, Any]) -> tuple[str, str | None]:
-    """NeptuneEndpoint and NeptuneIamRoleArn alone, checked: all that deleting a resource needs.
-
-    Other properties are not looked at. Raises PropertyError when NeptuneEndpoint is
-    missing or either value is invalid.
-    """
-    address = raw.get("NeptuneEndpoint")
-    if not isinstance(address, str) or not address:
-        raise PropertyError("NeptuneEndpoint", "is missing",
-                            "Give the cluster's Data API address, https://<cluster endpoint>:<port>")
-    role_arn = raw.get("NeptuneIamRoleArn")
-    return check_neptune_endpoint(address), check_role_arn(str(role_arn)) if role_arn else None

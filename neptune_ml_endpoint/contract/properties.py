@@ -9,7 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from neptune_ml_endpoint.contract.values import PropertyError, check_boolean, shown
+from neptune_ml_endpoint.contract.values import (
+    PropertyError,
+    check_boolean,
+    check_neptune_endpoint,
+    check_role_arn,
+    shown,
+)
 
 # Keys CloudFormation adds to a custom resource's properties; never "unknown".
 CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -132,3 +138,17 @@ def _scalar(spec: PropertySpec, value: Any) -> str:
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise PropertyError(spec.name, f"must be a single value, not {type(value).__name__}", spec.description)
     return str(value)
+
+
+def parse_connection(raw: Mapping[str, Any]) -> tuple[str, str | None]:
+    """NeptuneEndpoint and NeptuneIamRoleArn alone, checked: all that deleting a resource of any type needs.
+
+    Other properties are not looked at. Raises PropertyError when NeptuneEndpoint is
+    missing or either value is invalid.
+    """
+    address = raw.get("NeptuneEndpoint")
+    if not isinstance(address, str) or not address:
+        raise PropertyError("NeptuneEndpoint", "is missing",
+                            "Give the cluster's Data API address, https://<cluster endpoint>:<port>")
+    role_arn = raw.get("NeptuneIamRoleArn")
+    return check_neptune_endpoint(address), check_role_arn(str(role_arn)) if role_arn else None

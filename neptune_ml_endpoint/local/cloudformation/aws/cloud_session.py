@@ -17,6 +17,7 @@ from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import Loca
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry, Invocation
 from neptune_ml_endpoint.local.cloudformation.aws.polling import WATCH_KEY, PollLog, RulePoller, target_event
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import WAIT_CONDITION_TYPES
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
@@ -118,7 +119,7 @@ class CloudSession:
         """Invoke the request's function and wait for the answer, up to the resource's ServiceTimeout or until
         abandoned; no answer once the function has ended and polls no more is a failure, as is a bad answer."""
         assert self._registry is not None and self._poller is not None, "use CloudSession in a with block"
-        if request.resource_type in wait_conditions.TYPES:
+        if request.resource_type in WAIT_CONDITION_TYPES:
             return wait_conditions.play(request, self._receiver, abandon)
         registry, poller, request_id = self._registry, self._poller, request.request_id
         if not registry.knows(request.service_token):

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
-from neptune_ml_endpoint.local.cloudformation.engine.assembly import HANDLE_TYPE, WAIT_CONDITION_TYPES
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import HANDLE_TYPE
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
 )
 
-TYPES = WAIT_CONDITION_TYPES
 MAX_TIMEOUT_SECONDS = 43200
 _CHECK_SECONDS = 0.2
 
