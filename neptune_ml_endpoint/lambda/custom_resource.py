@@ -128,6 +128,10 @@ def derive_id(stack_id: str, logical_id: str, seed: str, fallback: str) -> str:
     return f"{prefix}-{digest}"
 
 
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"
+
+
 def short_reason(text: str, limit: int = REASON_LIMIT) -> str:
     """The reason cut to fit CloudFormation's display, keeping its start (what failed and why)."""
     text = " ".join(text.split())
@@ -265,7 +269,7 @@ class NeptuneMlResource(Generic[Spec, Status]):
                       "stopped while creating it, so it may not be this stack's. It is left alone: delete it "
                       "if nothing else uses it, then deploy again")
         else:
-            reason = (f"{kind}: AlreadyExists: {self.noun} id {resource_id} is taken by a {self.noun} this stack "
+            reason = (f"{kind}: AlreadyExists: {self.noun} id {resource_id} is taken by {_article(self.noun)} {self.noun} this stack "
                       f"did not create; it is left alone. Choose another Id ({self.id_prop}), or leave it out to "
                       "derive one")
         logger.info("%s: %s id %s is taken; not adopting it", kind, self.noun, resource_id)

@@ -273,7 +273,8 @@ def test_an_explicit_id_taken_by_a_job_made_by_hand_is_left_alone(jobs: Jobs) ->
                                      physical_id=answer["PhysicalResourceId"]))
 
     assert answer["Status"] == "FAILED"
-    assert answer["Reason"].startswith("Create: AlreadyExists: data processing job id made-by-hand is taken")
+    assert answer["Reason"].startswith("Create: AlreadyExists: data processing job id made-by-hand is taken by a data "
+                                       "processing job this stack did not create")
     assert answer["PhysicalResourceId"] != "made-by-hand"
     assert delete["Status"] == "SUCCESS"
     assert jobs.starts(PROCESSING) == ["made-by-hand"]

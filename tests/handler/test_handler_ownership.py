@@ -30,6 +30,7 @@ def test_a_taken_id_fails_and_the_rollback_leaves_the_hand_made_endpoint_alone(
 
     assert answer["Status"] == "FAILED"
     assert "AlreadyExists" in answer["Reason"] and "notebook-endpoint" in answer["Reason"]
+    assert "endpoint id notebook-endpoint is taken by an endpoint this stack did not create" in answer["Reason"]
     assert "Choose another Id" in answer["Reason"]
     assert answer["PhysicalResourceId"] != "notebook-endpoint"
     assert cloudformation.operations().count("CreateMLEndpoint") == 1  # the hand-made one only
