@@ -101,8 +101,8 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
 
         In a rollback, OldResourceProperties are the failed update's. When they do not parse, that
         update failed in this handler before reaching Neptune; when they name another explicit Id
-        while the rollback keeps the current one, the failed update was a replacement that never
-        touched the current endpoint. Either way it still runs the configuration being restored.
+        while the rollback keeps the current one (or derives none), the failed update was a
+        replacement that never touched the current endpoint. Either way it still runs the configuration being restored.
         """
         current_id = self.request.physical_id
         if not is_endpoint_id(current_id):
@@ -113,7 +113,7 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
             logger.info("Update: the previous properties are not valid (%s), so the update they describe was "
                         "never sent; keeping endpoint %s as it is", error.property_name, current_id)
             return True
-        if spec.endpoint_id == current_id and failed.endpoint_id not in (None, current_id):
+        if spec.endpoint_id in (None, current_id) and failed.endpoint_id not in (None, current_id):
             logger.info("Update: the previous properties asked for endpoint %s, so endpoint %s was never sent "
                         "a change; keeping it as it is", failed.endpoint_id, current_id)
             return True

@@ -206,3 +206,22 @@ def test_the_rollback_of_a_refused_replacement_sends_the_kept_endpoint_nothing(
     assert rollback["Status"] == "SUCCESS", rollback["Reason"]
     assert cloudformation.operations().count("CreateMLEndpoint") == creates_before
     assert sorted(cloudformation.api.endpoint_ids()) == ["ep-kept-too", "ep-taken"]
+
+
+def test_the_rollback_of_a_move_from_a_derived_id_to_a_taken_one_keeps_the_endpoint(
+        cloudformation: CloudFormation) -> None:
+    original = cloudformation.properties()
+    created = cloudformation.send(cloudformation.event("Create", original))
+    endpoint_id = created["PhysicalResourceId"]
+    boto3.client("neptunedata", endpoint_url=cloudformation.api.url, region_name="us-east-1").create_ml_endpoint(
+        id="someone-elses", mlModelTrainingJobId="training-1")
+    moved = {**original, "Id": "someone-elses"}
+
+    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
+                                                      old_properties=original))
+    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
+                                                        old_properties=moved))
+
+    assert failed["Status"] == "FAILED" and "AlreadyExists" in failed["Reason"]
+    assert rollback["Status"] == "SUCCESS" and rollback["PhysicalResourceId"] == endpoint_id
+    assert sorted(cloudformation.api.endpoint_ids()) == sorted([endpoint_id, "someone-elses"])
