@@ -7,6 +7,7 @@ accepts, a Reason when it failed, a PhysicalResourceId, and a body of at most 40
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +27,19 @@ from neptune_ml_endpoint.local.cloudformation.testing import StackPlayer
 RESPONSE_LIMIT_BYTES = 4096
 INVOCATION_SECONDS = 10.0
 """The Lambda deadline each in-process invocation gets: long enough to wait for a local endpoint."""
+
+PROFILE_VARIABLE = "RELIABILITY_PROFILE"
+PROFILE = os.environ.get(PROFILE_VARIABLE) or "everyday"
+"""everyday (make test) or reliability (make reliability, CI): see test_reliability_properties.py."""
+
+
+def in_profile(*indexes: int | bool) -> bool:
+    """Whether a case of a fault matrix runs in this profile: every case under reliability; under everyday
+    (make test) the half whose indexes add up to an even number. With a yes/no last index (once or lasting,
+    completing or failing), every combination of the other indexes still runs, with one of its two values,
+    and every value of each other index meets both of them."""
+    return PROFILE == "reliability" or sum(int(index) for index in indexes) % 2 == 0
+
 
 RELIABILITY_TIMINGS = Timings(creating=0.05, updating=0.05, deleting=0.05)
 FAST_WAITS = {

@@ -19,7 +19,6 @@ report says which profile measured them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -42,13 +41,19 @@ from reliability_events import (
     with_api_url,
 )
 from reliability_figures import FiguresFile
-from reliability_support import CheckedStackPlayer, endpoints_left, fast_api, lambda_function
+from reliability_support import (
+    PROFILE,
+    PROFILE_VARIABLE,
+    CheckedStackPlayer,
+    endpoints_left,
+    fast_api,
+    lambda_function,
+)
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
 
-PROFILE_VARIABLE = "RELIABILITY_PROFILE"
 EVERYDAY_EXAMPLES = 30
 RELIABILITY_EXAMPLES = 200
 PROFILES = {"everyday": EVERYDAY_EXAMPLES, "reliability": RELIABILITY_EXAMPLES}
@@ -57,7 +62,6 @@ for _name, _examples in PROFILES.items():
         _name, max_examples=_examples, deadline=None, print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-PROFILE = os.environ.get(PROFILE_VARIABLE) or "everyday"
 if PROFILE not in PROFILES:
     raise pytest.UsageError(f"{PROFILE_VARIABLE}={PROFILE!r}: the profiles are {', '.join(PROFILES)}")
 EXAMPLES = PROFILES[PROFILE]
