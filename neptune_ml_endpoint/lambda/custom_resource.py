@@ -320,6 +320,20 @@ class NeptuneMlResource(Generic[Spec, Status]):
             raise RequestFailed(f"{self.request.request_type}: {error.reason}",
                                 self.physical_id_on_failure(resource_id)) from None
 
+    def discard_replacement(self, resource_id: str) -> None:
+        """A failed Update reports the old id, so CloudFormation never removes the new resource: do it now."""
+        if self.request.request_type != "Update" or resource_id == self.request.physical_id:
+            return
+        try:
+            self._discard(resource_id)
+            logger.info("Update: the new %s %s is not kept; removed it", self.noun, resource_id)
+        except (NeptuneApiError, RequestFailed) as error:
+            logger.info("Update: the new %s %s was not removed (%s)", self.noun, resource_id, error)
+
+    def _discard(self, resource_id: str) -> None:
+        """Delete (or cancel) a resource this request started."""
+        raise NotImplementedError
+
     def physical_id_on_failure(self, resource_id: str | None) -> str | None:
         """Create keeps what it started (None: nothing); Update and Delete keep their own."""
         if self.request.request_type == "Create":

@@ -73,7 +73,7 @@ def handler(event: dict[str, Any], context: Any) -> None:
             _polled.answered_by.forget_marker(_polled.answered_id)
         return
     resource, first = _run_first_step(event, context)
-    outcome = _hand_over_or_fail(first, event, resource.noun if resource is not None else None)
+    outcome = _hand_over_or_fail(first, event, resource)
     _first_step.outcome = outcome
     try:
         _helper(polling=isinstance(outcome, Wait))(event, context)
@@ -100,7 +100,8 @@ def _run_first_step(event: dict[str, Any], context: Any) -> tuple[NeptuneMlResou
         return resource, RequestFailed(f"Unexpected {type(error).__name__}: {error}", physical_id)
 
 
-def _hand_over_or_fail(outcome: Answer, event: dict[str, Any], wait_noun: str | None = None) -> Answer:
+def _hand_over_or_fail(outcome: Answer, event: dict[str, Any],
+                       resource: NeptuneMlResource[Any, Any] | None = None) -> Answer:
     """A Wait that polling can carry on with goes to polling; other Waits fail with the reason why."""
     if not isinstance(outcome, Wait):
         return outcome
@@ -110,13 +111,16 @@ def _hand_over_or_fail(outcome: Answer, event: dict[str, Any], wait_noun: str | 
             f"Update: endpoint {outcome.endpoint_id} was still busy with an earlier change when this "
             "invocation ran out of time, so the update was not sent. Update the stack again once it is "
             "InService", str(event.get("PhysicalResourceId") or "") or None)
-    noun = "endpoint" if wait_noun is None else wait_noun
+    noun = "endpoint" if resource is None else resource.noun
     if len(str(event["LogicalResourceId"])) > POLLING_LOGICAL_ID_MAX:
-        physical_id = outcome.endpoint_id if request_type != "Update" else event.get("PhysicalResourceId")
+        replacing = request_type == "Update" and outcome.endpoint_id != event.get("PhysicalResourceId")
+        if replacing and resource is not None:
+            resource.discard_replacement(outcome.endpoint_id)  # the failed Update reports the old id
         return RequestFailed(
             f"{request_type}: {noun} {outcome.endpoint_id} is not ready yet and the logical id is longer "
-            f"than the {POLLING_LOGICAL_ID_MAX} characters crhelper's polling allows. Shorten the logical id",
-            physical_id)
+            f"than the {POLLING_LOGICAL_ID_MAX} characters crhelper's polling allows"
+            f"{'; the new ' + noun + ' was removed' if replacing else ''}. Shorten the logical id",
+            outcome.endpoint_id if request_type != "Update" else event.get("PhysicalResourceId"))
     logger.info("%s: %s %s is not done within this invocation; polling every minute",
                 request_type, noun, outcome.endpoint_id)
     return outcome

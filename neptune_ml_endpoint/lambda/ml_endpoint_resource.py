@@ -162,7 +162,7 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
             return self._guarded(wait.endpoint_id, lambda: self._check(wait))
         except RequestFailed:
             if wait.kind == Wait.READY:
-                self._remove_failed_replacement(wait.endpoint_id)
+                self.discard_replacement(wait.endpoint_id)
             raise
 
     def _check(self, wait: Wait) -> Outcome:
@@ -284,15 +284,8 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
             self.physical_id_on_failure(status.endpoint_id),
         )
 
-    def _remove_failed_replacement(self, endpoint_id: str) -> None:
-        """A failed Update reports the old id, so CloudFormation never deletes the new endpoint: do it now."""
-        if self.request.request_type != "Update" or endpoint_id == self.request.physical_id:
-            return
-        logger.info("Update: replacement endpoint %s did not become ready; deleting it", endpoint_id)
-        try:
-            self._client().delete_endpoint(endpoint_id)
-        except (NeptuneApiError, RequestFailed) as error:
-            logger.info("Update: could not delete endpoint %s: %s", endpoint_id, error)
+    def _discard(self, endpoint_id: str) -> None:
+        self._client().delete_endpoint(endpoint_id)
 
     # --- helpers --------------------------------------------------------------------
 

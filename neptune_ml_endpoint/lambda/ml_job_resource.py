@@ -176,18 +176,11 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
         try:
             return self._guarded(wait.resource_id, lambda: self._check_running(spec, wait))
         except RequestFailed:
-            self._cancel_failed_replacement(spec, wait.resource_id)
+            self.discard_replacement(wait.resource_id)
             raise
 
-    def _cancel_failed_replacement(self, spec: JobSpec, job_id: str) -> None:
-        """A failed Update reports the old id, so CloudFormation never deletes the new job: cancel it now."""
-        if self.request.request_type != "Update" or job_id == self.request.physical_id:
-            return
-        try:
-            if self._client_for(spec).cancel_job(self.job_type.kind, job_id, clean=False):
-                logger.info("Update: the new %s %s is not kept; cancelled it", self.noun, job_id)
-        except NeptuneApiError as error:
-            logger.info("Update: %s %s was not cancelled (%s)", self.noun, job_id, error.code)
+    def _discard(self, job_id: str) -> None:
+        self._client_for(self._parse()).cancel_job(self.job_type.kind, job_id, clean=False)
 
     def _check_running(self, spec: JobSpec, wait: Wait) -> Outcome:
         client = self._client_for(spec)
@@ -277,7 +270,7 @@ class MlJobResource(NeptuneMlResource[JobSpec, JobStatus]):
             try:
                 return self._handed_to_watcher(spec, outcome)
             except RequestFailed:
-                self._cancel_failed_replacement(spec, outcome.resource_id)
+                self.discard_replacement(outcome.resource_id)
                 raise
         if isinstance(outcome, Wait):
             return Wait(outcome.kind, outcome.resource_id, outcome.arn, outcome.creation_time, outcome.marked,

@@ -139,6 +139,27 @@ def test_a_logical_id_too_long_for_crhelpers_rule_fails_clearly(cloudformation: 
     assert cloudformation.stubs.calls() == []
 
 
+def test_a_replacement_too_long_for_crhelpers_rule_is_deleted_before_the_update_fails(
+        cloudformation: CloudFormation) -> None:
+    # A move to another cluster (where the current endpoint is not) replaces it under a new derived id.
+    cloudformation.api.timings = Timings(creating=SLOW, updating=FAST.updating, deleting=FAST.deleting)
+    current_id = "L" * 20 + "-0123456789ab"
+    old = cloudformation.properties(NeptuneEndpoint="https://old-cluster.example.com:8182")
+    event = cloudformation.event("Update", cloudformation.properties(), logical_id="L" * 57,
+                                 physical_id=current_id, old_properties=old)
+
+    answer = cloudformation.send(event, seconds=FIRST_INVOCATION)
+
+    assert answer["Status"] == "FAILED"
+    assert "logical id is longer than the 56 characters" in answer["Reason"]
+    assert "the new endpoint was removed" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == current_id  # the rollback returns to it
+    [created] = [r.endpoint_id for r in cloudformation.api.requests() if r.operation == "CreateMLEndpoint"]
+    [deleted] = [r.endpoint_id for r in cloudformation.api.requests() if r.operation == "DeleteMLEndpoint"]
+    assert deleted == created != current_id  # nothing is left that CloudFormation does not know of
+    assert cloudformation.stubs.calls() == []
+
+
 def test_a_logical_id_too_long_for_the_creation_marker_fails_before_creating(
         cloudformation: CloudFormation) -> None:
     event = cloudformation.event("Create", cloudformation.properties(Id="ep-long-name"), logical_id="L" * 57)
