@@ -2,7 +2,9 @@
 
 The scenarios app (apps/scenarios_app.py) is synthesized once for every worker and run (player_support.synthesized); every
 command then gets that cloud assembly through --app, as `cdk deploy --app cdk.out` would.
-Each test has its own local API (short timings) and its own state folder.
+Each test has its own local API (short timings) and its own state folder. The handler functions the
+in-process commands run check their endpoints' and jobs' status every 0.05 to 0.2 s (the player's own
+pauses, 0.2 to 1 s, are for a person's deploy).
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ from typing import Any
 import pytest
 from player_support import LocalDeployment, synthesized
 
+from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+from neptune_ml_endpoint.local.cloudformation.aws import cloud_session
 
 FAST = Timings(creating=0.5, updating=0.5, deleting=0.2)
+HANDLER_WAITS = {schema.ENV_WAIT_FIRST_SECONDS: "0.05", schema.ENV_WAIT_MAX_SECONDS: "0.2"}
+
+
+@pytest.fixture(autouse=True)
+def short_handler_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions of the commands run in this process pause 0.05 to 0.2 s between status checks."""
+    for name, value in HANDLER_WAITS.items():
+        monkeypatch.setitem(cloud_session.LOCAL_HANDLER_SETTINGS, name, value)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,10 @@ from player_support import LocalDeployment
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 
 STACK_NAME = "PlayerJobs"
-TRAINING_SECONDS = 6.0
-"""Three times the job resource's ServiceTimeout in the long-wait versions (2 s)."""
+TRAINING_SECONDS = 3.0
+"""Longer than the job resource's ServiceTimeout in the long-wait versions (2 s)."""
+OUTLASTING_SECONDS = 120.0
+"""A training that outlasts every wait of a test: it must be cancelled."""
 
 
 @pytest.fixture
@@ -74,7 +76,9 @@ def test_a_long_training_failing_midway_rolls_back_with_its_reason_and_leaves_no
     assert running(jobs.api) == []
 
 
-def test_a_wait_condition_timeout_cancels_the_job(jobs: LocalDeployment) -> None:
+def test_a_wait_condition_timeout_cancels_the_job(jobs: LocalDeployment, api: LocalNeptuneMlApi) -> None:
+    api.timings = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=OUTLASTING_SECONDS,
+                          stopping=0.2)  # longer than LongTimesOut's 4 s WaitCondition
     played = jobs.deploy("LongTimesOut")
 
     assert played.exit_code != 0
@@ -102,12 +106,15 @@ def test_a_retrain_waits_on_the_new_jobs_new_handle_and_updates_the_endpoint_in_
 def test_destroy_during_the_long_wait_cancels_the_job(jobs: LocalDeployment, api: LocalNeptuneMlApi) -> None:
     from test_player_interrupt import RunningCommand
 
-    api.timings = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=120.0, stopping=0.2)
+    api.timings = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=OUTLASTING_SECONDS,
+                          stopping=0.2)
     command = RunningCommand(jobs, "deploy", "LongWait", "--api-url", api.url)
     command.wait_for_line(lambda line: "AWS::CloudFormation::WaitCondition " in line and "CREATE_IN_PROGRESS" in line)
     [training] = api.job_ids("modeltraining")
     assert api.job_status("modeltraining", training) == "InProgress"
     command.process.send_signal(signal.SIGINT)
+    command.wait_for_line(lambda line: "waiting up to" in line)
+    command.process.send_signal(signal.SIGINT)  # stop waiting for the WaitCondition, which outlasts any wait
     exit_code, output = command.finish()
     assert exit_code == 130, output
 
