@@ -14,10 +14,17 @@ workers keeps the collection order.
 from __future__ import annotations
 
 import os
+import sys
 from collections import defaultdict
 from typing import Any
 
 import pytest
+
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE): otherwise every
+# pytest-xdist worker rewrites and compiles every test module anew (about 3 s of CPU each), and every Python
+# process the tests start (the CLI, the local API) compiles the package again. __pycache__ is ignored by git.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -140,8 +140,8 @@ def test_cdk_synth_with_the_pinned_cli(tmp_path: Path) -> None:
     template = json.loads((tmp_path / "cdk.out" / f"{stack_name}.template.json").read_text())
     endpoints = [r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
     assert [e["Properties"]["InstanceCount"] for e in endpoints] == [2, 2]
-    assert_no_lint_errors(tmp_path / "cdk.out" / f"{stack_name}.template.json")
-    assert_no_lint_errors(tmp_path / "cdk.out" / f"{cdk_json_context()[PREFIX + 'workflowStackName']}.template.json")
+    assert_no_lint_errors(tmp_path / "cdk.out" / f"{stack_name}.template.json",
+                          tmp_path / "cdk.out" / f"{cdk_json_context()[PREFIX + 'workflowStackName']}.template.json")
 
 
 def test_the_workflow_stack_goes_from_the_export_to_an_endpoint_and_a_data_version_retrains() -> None:
@@ -159,9 +159,10 @@ def test_the_workflow_stack_goes_from_the_export_to_an_endpoint_and_a_data_versi
     assert set(resources(first, RESOURCE_TYPE)) == set(resources(retrained, RESOURCE_TYPE))
 
 
-def assert_no_lint_errors(template_file: Path) -> None:
-    """cfn-lint finds no errors (warnings aside: CDK itself emits W3005 for Lambda roles)."""
-    result = run_command([str(VENV_BIN / "cfn-lint"), "--format", "parseable", str(template_file)])
+def assert_no_lint_errors(*template_files: Path) -> None:
+    """cfn-lint, run once on every file, finds no errors (warnings aside: CDK itself emits W3005 for Lambda roles)."""
+    assert all(path.is_file() for path in template_files), template_files
+    result = run_command([str(VENV_BIN / "cfn-lint"), "--format", "parseable", *map(str, template_files)])
     errors = [line for line in result.stdout.splitlines() if re.search(r":E\d{4}:", line)]
     assert not errors, result.stdout
 

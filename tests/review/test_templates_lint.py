@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
-from cfnlint.api import ManualArgs, lint
 from review_support import every_prop_stack, jobs_stack
 
 
 def cfn_lint_errors(stack: cdk.Stack) -> list[str]:
+    from cfnlint.api import ManualArgs, lint  # over a second to import: only in the worker that lints
+
     template = cdk.Stage.of(stack).synth().get_stack_by_name(stack.stack_name).template  # type: ignore[union-attr]
     assert any(r["Type"] == "Custom::NeptuneMlEndpoint" for r in template["Resources"].values())
     matches = lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
