@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from botocore.model import Shape
+from typing import TYPE_CHECKING, Any
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.contract.jobs import MODEL_TYPES, TRAINING_MODEL_NAMES
@@ -22,6 +20,9 @@ from neptune_ml_endpoint.local.api.errors import (
 from neptune_ml_endpoint.local.api.model import body_members, input_shape, required_members
 from neptune_ml_endpoint.local.api.routes import TRAINING, TRANSFORM, Resource
 from neptune_ml_endpoint.local.api.validation import boolean, id_from_path, json_object
+
+if TYPE_CHECKING:
+    from botocore.model import Shape
 
 JOB_ID_FIELDS = frozenset({"id", "previousDataProcessingJobId", "dataProcessingJobId",
                            "previousModelTrainingJobId", "mlModelTrainingJobId", "trainingJobName"})

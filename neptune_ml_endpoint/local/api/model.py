@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import botocore.session
-from botocore.model import NoShapeFoundError, ServiceModel, Shape, StructureShape
+if TYPE_CHECKING:  # botocore's model takes a tenth of a second to import: only once a request needs it
+    from botocore.model import ServiceModel, Shape, StructureShape
 
 SERVICE_NAME = "neptunedata"
 
@@ -13,11 +14,15 @@ SERVICE_NAME = "neptunedata"
 @functools.cache
 def service_model() -> ServiceModel:
     """The neptunedata model (2023-08-01) that boto3 clients are built from."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model(SERVICE_NAME)
 
 
 def error_http_status(code: str) -> int:
     """The HTTP status the model gives an error code; 400 for codes it does not model."""
+    from botocore.model import NoShapeFoundError
+
     try:
         shape = service_model().shape_for(code)
     except NoShapeFoundError:
@@ -45,5 +50,7 @@ def required_members(shape: Shape) -> list[str]:
 def input_shape(operation: str) -> StructureShape:
     """An operation's input shape."""
     shape = service_model().operation_model(operation).input_shape
+    from botocore.model import StructureShape
+
     assert isinstance(shape, StructureShape)
     return shape
