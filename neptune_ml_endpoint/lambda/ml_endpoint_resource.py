@@ -117,6 +117,11 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
             logger.info("Update: the previous properties asked for endpoint %s, so endpoint %s was never sent "
                         "a change; keeping it as it is", failed.endpoint_id, current_id)
             return True
+        if spec.endpoint_id == current_id and failed.endpoint_id is None:
+            # Removing an explicit Id always derives a new id: the failed update was a replacement.
+            logger.info("Update: the previous properties named no Id, so endpoint %s was never sent a change; "
+                        "keeping it as it is", current_id)
+            return True
         return False
 
     def _lives_on_this_cluster(self, spec: EndpointSpec, endpoint_id: str) -> bool:

@@ -187,3 +187,21 @@ def test_the_rollback_of_a_move_to_an_unreachable_cluster_keeps_the_endpoint_and
     assert rollback["PhysicalResourceId"] == endpoint_id
     assert cloudformation.api.endpoint_ids() == [endpoint_id]
     assert create_statuses(cloudformation.api, endpoint_id) == [200]
+
+
+def test_the_rollback_of_dropping_an_explicit_id_for_an_unreachable_cluster_keeps_the_endpoint(
+        cloudformation: CloudFormation) -> None:
+    original = cloudformation.properties(Id="ep-explicit")
+    endpoint_id = created(cloudformation, original)
+    moved = {key: value for key, value in original.items() if key != "Id"} | {"NeptuneEndpoint": "http://127.0.0.1:9"}
+
+    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
+                                                      old_properties=original))
+    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
+                                                        old_properties=moved))
+
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == endpoint_id
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["PhysicalResourceId"] == endpoint_id == "ep-explicit"
+    assert cloudformation.api.endpoint_ids() == [endpoint_id]
+    assert create_statuses(cloudformation.api, endpoint_id) == [200]
