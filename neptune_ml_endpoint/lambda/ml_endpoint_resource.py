@@ -100,9 +100,10 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
         """True for the rollback of an update that never sent the current endpoint anything.
 
         In a rollback, OldResourceProperties are the failed update's. When they do not parse, that
-        update failed in this handler before reaching Neptune; when they name another explicit Id
-        while the rollback keeps the current one (or derives none), the failed update was a
-        replacement that never touched the current endpoint. Either way it still runs the configuration being restored.
+        update failed in this handler before reaching Neptune; when they asked for another endpoint
+        (another explicit Id, or none where the rollback keeps its explicit Id, since removing an Id
+        derives a new one), the failed update was a replacement that never touched the current
+        endpoint. Either way it still runs the configuration being restored.
         """
         current_id = self.request.physical_id
         if not is_endpoint_id(current_id):
@@ -113,14 +114,10 @@ class MlEndpointResource(NeptuneMlResource[EndpointSpec, EndpointStatus]):
             logger.info("Update: the previous properties are not valid (%s), so the update they describe was "
                         "never sent; keeping endpoint %s as it is", error.property_name, current_id)
             return True
-        if spec.endpoint_id in (None, current_id) and failed.endpoint_id not in (None, current_id):
+        asked_for_another = failed.endpoint_id != current_id and bool(failed.endpoint_id or spec.endpoint_id)
+        if spec.endpoint_id in (None, current_id) and asked_for_another:
             logger.info("Update: the previous properties asked for endpoint %s, so endpoint %s was never sent "
-                        "a change; keeping it as it is", failed.endpoint_id, current_id)
-            return True
-        if spec.endpoint_id == current_id and failed.endpoint_id is None:
-            # Removing an explicit Id always derives a new id: the failed update was a replacement.
-            logger.info("Update: the previous properties named no Id, so endpoint %s was never sent a change; "
-                        "keeping it as it is", current_id)
+                        "a change; keeping it as it is", failed.endpoint_id or "of a derived id", current_id)
             return True
         return False
 
