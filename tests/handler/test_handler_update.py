@@ -20,6 +20,21 @@ def create_statuses(api: LocalNeptuneMlApi, endpoint_id: str) -> list[int | None
     return [r.status_code for r in api.requests() if r.operation == "CreateMLEndpoint" and r.endpoint_id == endpoint_id]
 
 
+def moved_and_rolled_back(cloudformation: CloudFormation, original: dict[str, str], moved: dict[str, str],
+                          endpoint_id: str) -> None:
+    """A failing update to `moved` and its rollback, which keeps the endpoint and creates none."""
+    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
+                                                      old_properties=original))
+    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
+                                                        old_properties=moved))
+
+    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == endpoint_id
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert rollback["PhysicalResourceId"] == endpoint_id
+    assert cloudformation.api.endpoint_ids() == [endpoint_id]
+    assert create_statuses(cloudformation.api, endpoint_id) == [200]
+
+
 def test_a_new_model_updates_the_endpoint_in_place(cloudformation: CloudFormation) -> None:
     old = cloudformation.properties()
     endpoint_id = created(cloudformation, old)
@@ -177,16 +192,7 @@ def test_the_rollback_of_a_move_to_an_unreachable_cluster_keeps_the_endpoint_and
     endpoint_id = created(cloudformation, original)
     moved = {**original, "NeptuneEndpoint": "http://127.0.0.1:9"}
 
-    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
-                                                      old_properties=original))
-    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
-                                                        old_properties=moved))
-
-    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == endpoint_id
-    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
-    assert rollback["PhysicalResourceId"] == endpoint_id
-    assert cloudformation.api.endpoint_ids() == [endpoint_id]
-    assert create_statuses(cloudformation.api, endpoint_id) == [200]
+    moved_and_rolled_back(cloudformation, original, moved, endpoint_id)
 
 
 def test_the_rollback_of_dropping_an_explicit_id_for_an_unreachable_cluster_keeps_the_endpoint(
@@ -195,13 +201,5 @@ def test_the_rollback_of_dropping_an_explicit_id_for_an_unreachable_cluster_keep
     endpoint_id = created(cloudformation, original)
     moved = {key: value for key, value in original.items() if key != "Id"} | {"NeptuneEndpoint": "http://127.0.0.1:9"}
 
-    failed = cloudformation.send(cloudformation.event("Update", moved, physical_id=endpoint_id,
-                                                      old_properties=original))
-    rollback = cloudformation.send(cloudformation.event("Update", original, physical_id=endpoint_id,
-                                                        old_properties=moved))
-
-    assert failed["Status"] == "FAILED" and failed["PhysicalResourceId"] == endpoint_id
-    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
-    assert rollback["PhysicalResourceId"] == endpoint_id == "ep-explicit"
-    assert cloudformation.api.endpoint_ids() == [endpoint_id]
-    assert create_statuses(cloudformation.api, endpoint_id) == [200]
+    moved_and_rolled_back(cloudformation, original, moved, endpoint_id)
+    assert endpoint_id == "ep-explicit"
