@@ -49,8 +49,8 @@ def required_members(shape: Shape) -> list[str]:
 
 def input_shape(operation: str) -> StructureShape:
     """An operation's input shape."""
-    shape = service_model().operation_model(operation).input_shape
     from botocore.model import StructureShape
 
+    shape = service_model().operation_model(operation).input_shape
     assert isinstance(shape, StructureShape)
     return shape
