@@ -1,4 +1,4 @@
-"""HTTP servers that serve from a background thread, and a mixin that starts them with `with`."""
+"""An HTTP server that serves from a daemon thread, started and stopped by `with`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import ssl
 import sys
 import threading
 from http.server import ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Self
 
 
@@ -37,31 +36,14 @@ class BackgroundHttpServer(ThreadingHTTPServer):
             self._thread = None
         self.server_close()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet about clients that hang up or fail the TLS handshake; loud about anything else."""
-        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
-            super().handle_error(request, client_address)
-
-
-class ServedInBackground:
-    """start(), stop() and `with` for a class whose server is a BackgroundHttpServer in `_server`."""
-
-    _server: BackgroundHttpServer
-
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    def start(self) -> None:
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
     def __enter__(self) -> Self:
         self.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hang up or fail the TLS handshake; loud about anything else."""
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)

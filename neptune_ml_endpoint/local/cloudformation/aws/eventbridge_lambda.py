@@ -1,13 +1,7 @@
-"""The EventBridge and Lambda calls crhelper makes for polling, answered in memory by one plain-HTTP server.
+"""The EventBridge and Lambda calls crhelper and the handler make, answered in memory by one HTTP server.
 
-    with LocalCloudStubs() as stubs:
-        os.environ.update(stubs.env())      # boto3's events, lambda and logs clients now call the stubs
-        ...                                  # run the handler; crhelper puts a rule and a permission
-        next_event = json.loads(stubs.rules()[0].targets[0].input)   # what EventBridge would invoke with
-
-EventBridge (JSON 1.1, X-Amz-Target AWSEvents.*): PutRule, PutTargets, RemoveTargets, DeleteRule,
-DescribeRule, ListRules; rule names of 1-64 [.-_A-Za-z0-9]; a rule with targets cannot be deleted.
-Lambda (REST): AddPermission, RemovePermission and GetPolicy under /2015-03-31/functions/{name}/policy.
+EventBridge (JSON 1.1, X-Amz-Target AWSEvents.*): PutRule, PutTargets, RemoveTargets, DeleteRule and
+DescribeRule. Lambda (REST): AddPermission and RemovePermission under /2015-03-31/functions/{name}/policy.
 """
 
 from __future__ import annotations
@@ -18,18 +12,16 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
-from neptune_ml_endpoint.local.cloudformation.aws.background_http import (
-    BackgroundHttpServer,
-    ServedInBackground,
-)
+from neptune_ml_endpoint.local.cloudformation.aws.background_http import BackgroundHttpServer
 
 HOST = "127.0.0.1"
 _RULE_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 _STATEMENT_ID = re.compile(r"^[A-Za-z0-9\-_.]{1,100}$")
 _POLICY_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/policy(?:/(?P<sid>[^/]+))?/?$")
+_EVENTS_OPERATIONS = ("PutRule", "PutTargets", "RemoveTargets", "DeleteRule", "DescribeRule")
 
 
 @dataclass(frozen=True)
@@ -69,15 +61,15 @@ class StubError(Exception):
         super().__init__(message)
 
 
-class LocalCloudStubs(ServedInBackground):
+class LocalCloudStubs(BackgroundHttpServer):
     """In-memory EventBridge rules and Lambda permissions behind one local HTTP server."""
 
     def __init__(self, region: str = "us-east-1", account: str = "123456789012", port: int = 0) -> None:
+        super().__init__((HOST, port), _StubHandler)
         self.region, self.account = region, account
         self._lock = threading.Lock()
         self._rules: dict[str, RuleSnapshot] = {}
         self._permissions: dict[tuple[str, str], PermissionSnapshot] = {}
-        self._server = BackgroundHttpServer((HOST, port), self._handler_class())
 
     @property
     def url(self) -> str:
@@ -117,8 +109,6 @@ class LocalCloudStubs(ServedInBackground):
             self._rules.clear()
             self._permissions.clear()
 
-    # EventBridge
-
     def _put_rule(self, body: dict[str, Any]) -> dict[str, Any]:
         name = str(body.get("Name", ""))
         if not _RULE_NAME.match(name):
@@ -154,104 +144,70 @@ class LocalCloudStubs(ServedInBackground):
         return {}
 
     def _describe_rule(self, body: dict[str, Any]) -> dict[str, Any]:
-        return _rule_view(self._rule(body.get("Name")))
-
-    def _list_rules(self, body: dict[str, Any]) -> dict[str, Any]:
-        prefix = str(body.get("NamePrefix") or "")
-        return {"Rules": [_rule_view(r) for r in self._rules.values() if r.name.startswith(prefix)]}
+        rule = self._rule(body.get("Name"))
+        view = {"Name": rule.name, "Arn": rule.arn, "State": rule.state, "EventBusName": "default",
+                "ScheduleExpression": rule.schedule_expression, "EventPattern": rule.event_pattern,
+                "Description": rule.description}
+        return {key: value for key, value in view.items() if value}
 
     def _rule(self, name: object) -> RuleSnapshot:
         if str(name) not in self._rules:
             raise StubError(400, "ResourceNotFoundException", f"Rule {name} does not exist.")
         return self._rules[str(name)]
 
-    # Lambda
-
-    def _lambda_call(self, method: str, function: str, sid: str | None, body: dict[str, Any]) -> tuple[int, Any]:
-        if method == "POST" and sid is None:
-            sid = str(body.get("StatementId", ""))
-            if not _STATEMENT_ID.match(sid):
-                raise StubError(400, "ValidationException", f"StatementId {sid!r} is not valid")
-            if (function, sid) in self._permissions:
-                raise StubError(409, "ResourceConflictException", f"The statement id ({sid}) provided already exists.")
-            permission = PermissionSnapshot(function, sid, str(body.get("Action")), str(body.get("Principal")),
-                                            body.get("SourceArn"))
-            self._permissions[(function, sid)] = permission
-            return 201, {"Statement": json.dumps(self._statement(permission))}
-        if method == "DELETE" and sid is not None:
-            if self._permissions.pop((function, sid), None) is None:
-                raise StubError(404, "ResourceNotFoundException", f"Statement {sid} is not found in the policy.")
-            return 204, {}
-        if method == "GET" and sid is None:
-            statements = [self._statement(p) for p in self._permissions.values() if p.function_name == function]
-            if not statements:
-                raise StubError(404, "ResourceNotFoundException", "The resource you requested does not exist.")
-            policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
-            return 200, {"Policy": json.dumps(policy), "RevisionId": str(uuid.uuid4())}
-        raise StubError(400, "UnknownOperationException", f"{method} on a policy is not stubbed")
-
-    def _statement(self, permission: PermissionSnapshot) -> dict[str, Any]:
-        statement: dict[str, Any] = {
-            "Sid": permission.statement_id, "Effect": "Allow", "Principal": {"Service": permission.principal},
-            "Action": permission.action,
-            "Resource": f"arn:aws:lambda:{self.region}:{self.account}:function:{permission.function_name}"}
-        if permission.source_arn:
-            statement["Condition"] = {"ArnLike": {"AWS:SourceArn": permission.source_arn}}
-        return statement
-
-    # the server
+    def _add_permission(self, function: str, body: dict[str, Any]) -> dict[str, Any]:
+        sid = str(body.get("StatementId", ""))
+        if not _STATEMENT_ID.match(sid):
+            raise StubError(400, "ValidationException", f"StatementId {sid!r} is not valid")
+        if (function, sid) in self._permissions:
+            raise StubError(409, "ResourceConflictException", f"The statement id ({sid}) provided already exists.")
+        self._permissions[(function, sid)] = PermissionSnapshot(
+            function, sid, str(body.get("Action")), str(body.get("Principal")), body.get("SourceArn"))
+        return {"Statement": json.dumps({"Sid": sid, "Effect": "Allow", "Action": body.get("Action")})}
 
     def _dispatch(self, method: str, path: str, target: str, body: dict[str, Any]) -> tuple[int, Any]:
         with self._lock:
             if target or (method == "POST" and path == "/"):
                 operation = target.removeprefix("AWSEvents.")
-                handler = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower(), None)
-                if not target.startswith("AWSEvents.") or operation not in _EVENTS_OPERATIONS or handler is None:
+                if not target.startswith("AWSEvents.") or operation not in _EVENTS_OPERATIONS:
                     raise StubError(400, "UnknownOperationException", f"{target or 'No X-Amz-Target'} is not stubbed")
-                return 200, handler(body)
+                return 200, getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())(body)
             match = _POLICY_PATH.match(path)
             if match is None:
                 raise StubError(404, "UnknownOperationException", f"{method} {path} is not stubbed")
             function = unquote(match["function"]).split(":")
             name = function[function.index("function") + 1] if "function" in function else function[0]
-            return self._lambda_call(method, name, unquote(match["sid"]) if match["sid"] else None, body)
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        stubs = self
-
-        class StubHandler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers: dict[str, str] = {}
-                try:
-                    status, answer = stubs._dispatch(self.command, urlsplit(self.path).path,
-                                                     self.headers.get("X-Amz-Target") or "", json.loads(raw or b"{}"))
-                except StubError as error:
-                    status, answer = error.status, {"__type": error.code, "message": str(error)}
-                    headers["x-amzn-ErrorType"] = error.code
-                except ValueError:
-                    status, answer = 400, {"__type": "SerializationException", "message": "The body is not JSON"}
-                payload = b"" if status == 204 else json.dumps(answer).encode()
-                self.send_response(status)
-                for name, value in {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4()),
-                                    **headers, "Content-Length": str(len(payload))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Silent."""
-
-        return StubHandler
+            if method == "POST" and match["sid"] is None:
+                return 201, self._add_permission(name, body)
+            if method == "DELETE" and match["sid"] is not None:
+                if self._permissions.pop((name, unquote(match["sid"])), None) is None:
+                    raise StubError(404, "ResourceNotFoundException", "The statement is not found in the policy.")
+                return 204, {}
+            raise StubError(400, "UnknownOperationException", f"{method} on a policy is not stubbed")
 
 
-_EVENTS_OPERATIONS = frozenset({"PutRule", "PutTargets", "RemoveTargets", "DeleteRule", "DescribeRule", "ListRules"})
+class _StubHandler(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers: dict[str, str] = {}
+        try:
+            status, answer = cast(LocalCloudStubs, self.server)._dispatch(
+                self.command, urlsplit(self.path).path, self.headers.get("X-Amz-Target") or "",
+                json.loads(raw or b"{}"))
+        except StubError as error:
+            status, answer = error.status, {"__type": error.code, "message": str(error)}
+            headers["x-amzn-ErrorType"] = error.code
+        except ValueError:
+            status, answer = 400, {"__type": "SerializationException", "message": "The body is not JSON"}
+        payload = b"" if status == 204 else json.dumps(answer).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4()),
+                            **headers, "Content-Length": str(len(payload))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
 
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
 
-def _rule_view(rule: RuleSnapshot) -> dict[str, Any]:
-    view = {"Name": rule.name, "Arn": rule.arn, "State": rule.state, "EventBusName": "default",
-            "ScheduleExpression": rule.schedule_expression, "EventPattern": rule.event_pattern,
-            "Description": rule.description}
-    return {key: value for key, value in view.items() if value}
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""

@@ -1,9 +1,5 @@
-"""EventBridge's part in crhelper's polling: invoke a rule's target on its (shortened) schedule.
-
-crhelper puts a `rate(N minutes)` rule whose target's Input is the whole event; the player
-invokes the function with that Input every `poll_seconds` (or the rule's own rate, when
-shorter) until crhelper removes the rule. One invocation per rule runs at a time.
-"""
+"""EventBridge's part in crhelper's polling: invoke each rule's target every `poll_seconds` (or at the rule's
+own rate, when shorter) until the rule is removed, one invocation per rule at a time; polls.log records each."""
 
 from __future__ import annotations
 
@@ -12,32 +8,30 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs, RuleSnapshot
-from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import FunctionRegistry, Invocation
 
 POLLS_LOG = "polls.log"
 WATCH_KEY = "NeptuneMlWatch"
 """The Input key of a long wait's watcher rule (the handler's job_watcher.py)."""
+DEFAULT_POLL_SECONDS = 2.0
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
-Answers = Callable[[str], list[dict[str, Any]]]
-"""answers(request_id): the answers delivered to the request's ResponseURL so far."""
-
-
-class PolledFunctions(Protocol):
-    def invoke(self, function_arn: str, event: Mapping[str, Any], capture_output: bool = False) -> Invocation: ...
-
-    def log_dir(self, function_arn: str) -> Path: ...
+Invoke = Callable[[str, Mapping[str, Any]], object]
+"""invoke(function_arn, event): runs one invocation to its end."""
+Announce = Callable[[RuleSnapshot, float], None]
+"""announce(rule, period_seconds): called once for each new rule."""
 
 
 class PollLog:
     """Invokes a polling rule's target with its output captured, then appends the poll's line."""
 
-    def __init__(self, functions: PolledFunctions, answers: Answers) -> None:
+    def __init__(self, functions: FunctionRegistry, answers: Callable[[str], list[dict[str, Any]]]) -> None:
         self._functions = functions
-        self._answers = answers
+        self._answers = answers  # answers(request_id): the bodies delivered to its ResponseURL so far
         self._lock = threading.Lock()
 
     def invoke(self, function_arn: str, event: Mapping[str, Any]) -> Invocation:
@@ -62,8 +56,7 @@ def poll_entry(event: Mapping[str, Any], invocation: Invocation, answers: list[d
         request = (f"{event.get('RequestType', '?')} {event.get('LogicalResourceId', '?')} "
                    f"(RequestId {event.get('RequestId', '?')})")
         line = f"{clock} {invocation.request_id} poll of {request}: {_seen(event, invocation, answers)}\n"
-    written = [f"    {text}\n" for text in invocation.output.splitlines() if text.strip()]
-    return line + "".join(written)
+    return line + "".join(f"    {text}\n" for text in invocation.output.splitlines() if text.strip())
 
 
 def _seen(event: Mapping[str, Any], invocation: Invocation, answers: list[dict[str, Any]]) -> str:
@@ -73,27 +66,13 @@ def _seen(event: Mapping[str, Any], invocation: Invocation, answers: list[dict[s
         return f"answered {answer.get('Status')} with physical id {answer.get('PhysicalResourceId')}{reason}"
     if invocation.error is not None:
         return f"the invocation failed ({invocation.error}) without an answer"
-    data = event.get("CrHelperData")
-    waiting_for = data.get("PhysicalResourceId") if isinstance(data, Mapping) else None
-    return f"no answer yet (physical id {waiting_for or 'not known yet'}); the rule polls again"
-
-
-DEFAULT_POLL_SECONDS = 2.0
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-
-Invoke = Callable[[str, Mapping[str, Any]], object]
-"""invoke(function_arn, event): runs one invocation to its end."""
-Announce = Callable[[RuleSnapshot, float], None]
-"""announce(rule, period_seconds): called once for each new rule."""
+    return f"no answer yet (physical id {_frozen_physical_id(event) or 'not known yet'}); the rule polls again"
 
 
 def schedule_seconds(expression: str | None) -> float | None:
     """The period of a rate() expression in seconds; None for anything else."""
     match = _RATE.match(expression or "")
-    if match is None:
-        return None
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+    return None if match is None else int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
 class RulePoller:
@@ -135,30 +114,19 @@ class RulePoller:
         with self._lock:
             if request_id in self._running.values():
                 return True
-        return any(_request_id(rule) == request_id for rule in self._stubs.rules())
+        return any(target_event(rule).get("RequestId") == request_id for rule in self._stubs.rules())
 
     def physical_id_of(self, request_id: str) -> str | None:
-        """The physical id the function froze into the polling rule for this request, if any.
-
-        crhelper keeps the id the first invocation returned in the rule's event, under
-        CrHelperData.PhysicalResourceId, until polling ends.
-        """
-        for rule in self._stubs.rules():
-            event = target_event(rule)
-            if event.get("RequestId") == request_id:
-                data = event.get("CrHelperData")
-                physical_id = data.get("PhysicalResourceId") if isinstance(data, dict) else None
-                return str(physical_id) if physical_id else None
-        return None
+        """The physical id crhelper froze into the polling rule's event for this request, if any."""
+        events = [target_event(rule) for rule in self._stubs.rules()]
+        return next((_frozen_physical_id(e) for e in events if e.get("RequestId") == request_id), None)
 
     def _watch(self) -> None:
         while not self._stopping.wait(self._scan_seconds):
             rules = {rule.name: rule for rule in self._stubs.rules() if rule.state == "ENABLED"}
             now = time.monotonic()
             with self._lock:
-                for name in list(self._due):
-                    if name not in rules:
-                        del self._due[name]
+                self._due = {name: due for name, due in self._due.items() if name in rules}
                 self._announced &= set(rules)
                 for name, rule in rules.items():
                     if name not in self._announced and rule.targets and self._announce is not None:
@@ -166,7 +134,7 @@ class RulePoller:
                         self._announce(rule, self._period(rule))
                     due = self._due.setdefault(name, now + self._period(rule))
                     if due <= now and name not in self._running and rule.targets:
-                        self._running[name] = _request_id(rule) or ""
+                        self._running[name] = str(target_event(rule).get("RequestId", ""))
                         thread = threading.Thread(target=self._fire, args=(rule,), name=f"poll-{name}", daemon=True)
                         self._firing.add(thread)
                         thread.start()
@@ -189,16 +157,15 @@ class RulePoller:
 
 def target_event(rule: RuleSnapshot) -> dict[str, Any]:
     """The event a rule's first target carries (crhelper's whole request event); {} if none."""
-    for target in rule.targets:
-        try:
-            event = json.loads(target.input or "{}")
-        except ValueError:
-            return {}
-        return event if isinstance(event, dict) else {}
-    return {}
+    try:
+        event = json.loads(rule.targets[0].input or "{}") if rule.targets else {}
+    except ValueError:
+        return {}
+    return event if isinstance(event, dict) else {}
 
 
-def _request_id(rule: RuleSnapshot) -> str | None:
-    """The RequestId of the event a rule's first target carries, if any."""
-    request_id = target_event(rule).get("RequestId")
-    return None if request_id is None else str(request_id)
+def _frozen_physical_id(event: Mapping[str, Any]) -> str | None:
+    """The physical id crhelper keeps in a polling event's CrHelperData until polling ends."""
+    data = event.get("CrHelperData")
+    physical_id = data.get("PhysicalResourceId") if isinstance(data, Mapping) else None
+    return str(physical_id) if physical_id else None

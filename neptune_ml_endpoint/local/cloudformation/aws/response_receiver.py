@@ -1,16 +1,7 @@
-"""CloudFormation's side of a custom resource's answer: pre-signed HTTPS URLs that take a PUT.
+"""CloudFormation's side of a custom resource's answer: pre-signed-looking HTTPS URLs that take a PUT.
 
-    with ResponseReceiver() as receiver:
-        url = receiver.url_for("demo-Endpoint-1")          # the event's ResponseURL
-        os.environ.update(receiver.env())                  # SSL_CERT_FILE: trust the receiver
-        ...                                                # run the handler
-        answer = receiver.wait_for("demo-Endpoint-1", timeout=10)
-        answer["Status"], answer["PhysicalResourceId"], answer["Data"]
-
-The server listens on 127.0.0.1 with a certificate from a throwaway CA made by trustme.
-crhelper sends with ssl.create_default_context(), which reads the SSL_CERT_FILE environment
-variable, so pointing that at `ca_bundle_path` makes it trust the receiver with verification
-left on. Each PUT on any path is recorded with its parsed JSON body and arrival time.
+The certificate comes from a throwaway trustme CA; crhelper's ssl.create_default_context() reads
+SSL_CERT_FILE, so env() makes it trust the receiver with verification left on.
 """
 
 from __future__ import annotations
@@ -24,13 +15,10 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
-from neptune_ml_endpoint.local.cloudformation.aws.background_http import (
-    BackgroundHttpServer,
-    ServedInBackground,
-)
+from neptune_ml_endpoint.local.cloudformation.aws.background_http import BackgroundHttpServer
 
 HOST = "127.0.0.1"
 
@@ -44,27 +32,26 @@ class ReceivedResponse:
     received_at: float
 
 
-class ResponseReceiver(ServedInBackground):
+class ResponseReceiver(BackgroundHttpServer):
     """An HTTPS server recording CloudFormation-style response PUTs, keyed by URL path."""
 
     def __init__(self, port: int = 0) -> None:
         import trustme  # the local extra: pip install 'neptune-ml-endpoint[local]'
 
-        self._ca = trustme.CA()
+        super().__init__((HOST, port), _PutHandler)
+        ca = trustme.CA()
         self._workdir = tempfile.TemporaryDirectory(prefix="response-receiver-")
         self.ca_bundle_path = str(Path(self._workdir.name) / "ca.pem")
-        self._ca.cert_pem.write_to_path(self.ca_bundle_path)
+        ca.cert_pem.write_to_path(self.ca_bundle_path)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert(HOST, "localhost").configure_cert(context)
+        self.socket = context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self._records: list[ReceivedResponse] = []
         self._changed = threading.Condition()
-        self._server = BackgroundHttpServer((HOST, port), self._handler_class())
-        self._server.socket = self._server_tls().wrap_socket(
-            self._server.socket, server_side=True, do_handshake_on_connect=False)
 
     def stop(self) -> None:
         super().stop()
         self._workdir.cleanup()
-
-    # --- what callers use -----------------------------------------------------------
 
     def url_for(self, key: str) -> str:
         """A pre-signed-looking URL whose path is the key; its query carries a fake signature."""
@@ -95,23 +82,10 @@ class ResponseReceiver(ServedInBackground):
 
     def wait_for(self, key: str, timeout: float) -> dict[str, Any]:
         """The first body delivered for a key, waiting up to `timeout` seconds; TimeoutError if none."""
-        end = time.monotonic() + timeout
         with self._changed:
-            while True:
-                found = [r.body for r in self._records if r.path == key]
-                if found:
-                    return found[0]
-                left = end - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(f"no response for {key!r} within {timeout} s")
-                self._changed.wait(left)
-
-    # --- the server -----------------------------------------------------------------
-
-    def _server_tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ca.issue_cert(HOST, "localhost").configure_cert(context)
-        return context
+            if not self._changed.wait_for(lambda: self.records(key), timeout):
+                raise TimeoutError(f"no response for {key!r} within {timeout} s")
+            return self.records(key)[0].body
 
     def _accepts(self) -> bool:
         """Whether to take the delivery now arriving (testing.RefusingReceiver loses some)."""
@@ -122,27 +96,23 @@ class ResponseReceiver(ServedInBackground):
             self._records.append(ReceivedResponse(path, body, time.time()))
             self._changed.notify_all()
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
 
-        class PutHandler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                if not receiver._accepts():
-                    self.close_connection = True
-                    return
-                try:
-                    body = json.loads(raw or b"{}")
-                except ValueError:
-                    self.send_error(400, "The body is not JSON")
-                    return
-                receiver._record(unquote(urlsplit(self.path).path.lstrip("/")), body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+class _PutHandler(BaseHTTPRequestHandler):
+    def do_PUT(self) -> None:
+        receiver = cast(ResponseReceiver, self.server)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if not receiver._accepts():
+            self.close_connection = True
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self.send_error(400, "The body is not JSON")
+            return
+        receiver._record(unquote(urlsplit(self.path).path.lstrip("/")), body)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
-                """Silent: request lines hold the pre-signed URL."""
-
-        return PutHandler
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines hold the pre-signed URL."""

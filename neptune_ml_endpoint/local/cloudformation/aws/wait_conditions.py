@@ -1,13 +1,8 @@
-"""CloudFormation's own wait resources, played locally: AWS::CloudFormation::WaitConditionHandle and
-AWS::CloudFormation::WaitCondition.
+"""CloudFormation's own WaitConditionHandle and WaitCondition, played locally.
 
-A handle's Ref is a pre-signed-looking HTTPS URL on the response receiver (as a ResponseURL is). A
-condition waits, up to its Timeout, for Count signals with distinct UniqueIds PUT to its handle's URL;
-a FAILURE signal fails it with the signal's Reason, as CloudFormation words it. `Fn::GetAtt
-<condition>.Data` is the JSON object of UniqueId -> Data. Neither can be updated, so their properties
-change only with new logical ids: an update keeps what exists. Locally a handle lives as long as the
-command that made it (its URL is on that command's receiver): the wait of an interrupted command
-fails when sent again, instead of waiting for a signal that cannot come.
+A handle's Ref is an HTTPS URL on the response receiver; a condition waits, up to its Timeout, for Count
+signals with distinct UniqueIds PUT there, and its Data attribute is their JSON. Neither is ever updated
+(new properties come with new logical ids), and a handle lives as long as the command that made it.
 """
 
 from __future__ import annotations
@@ -31,9 +26,7 @@ _CHECK_SECONDS = 0.2
 
 def play(request: CustomResourceRequest, receiver: ResponseReceiver, abandon: Callable[[], bool]) -> CustomResourceAnswer:
     """CloudFormation's handling of one request for a handle or a condition."""
-    if request.request_type == "Delete":
-        return CustomResourceAnswer(True, request.physical_id or "", "")
-    if request.request_type == "Update":  # their properties change only with new logical ids
+    if request.request_type in ("Delete", "Update"):
         return CustomResourceAnswer(True, request.physical_id or "", "")
     if request.resource_type == HANDLE_TYPE:
         return CustomResourceAnswer(True, receiver.url_for(f"wait-handle-{request.request_id}"), "")
