@@ -1,12 +1,6 @@
-"""The local CloudFormation for tests and benchmarks: the handler driven in-process, one resource played
-by the engine, warm Lambda environments, and the doubles (refused deliveries, call recordings).
-
-    cloudformation = CloudFormation(index.handler, receiver, stubs, api)
-    answer = cloudformation.send(cloudformation.event("Create", cloudformation.properties()))
-
-The commands never import this module. `python -m neptune_ml_endpoint.local.cloudformation.testing
-SECONDS [--concurrent] < events.json` runs the handler in processes of its own (see main).
-"""
+"""The local CloudFormation for tests and benchmarks (the commands never import it): the handler driven
+in-process, one resource played by the engine, warm Lambda environments, the handler in processes of its
+own (main), and the doubles (refused deliveries, call recordings)."""
 
 from __future__ import annotations
 
@@ -33,6 +27,7 @@ from neptune_ml_endpoint.local.cloudformation.aws.cloud_session import fake_cred
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import Invocation, LocalLambda
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ReceivedResponse, ResponseReceiver
+from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import new_stack_id
 from neptune_ml_endpoint.local.cloudformation.engine.protocol import (
     CustomResourceAnswer,
     CustomResourceRequest,
@@ -70,17 +65,11 @@ def fake_aws_environment(region: str = "us-east-1") -> dict[str, str]:
     return {**fake_credentials(), "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
 
 
-def new_stack_id(stack_name: str = "demo", region: str = "us-east-1", account: str = "123456789012") -> str:
-    return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
-
-
 def json_input(text: str | None) -> dict[str, Any]:
     assert text is not None
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
-
-# --- doubles of the stand-ins --------------------------------------------------------------------------
 
 class RefusingReceiver(ResponseReceiver):
     """A ResponseReceiver that can lose deliveries: refuse_next(n) closes n connections unanswered."""
@@ -107,7 +96,7 @@ class RefusingReceiver(ResponseReceiver):
 class RecordingStubs(LocalCloudStubs):
     """LocalCloudStubs that record the operations called (e.g. "PutRule", "AddPermission"), in order."""
 
-    _LAMBDA_OPERATIONS: ClassVar[dict[str, str]] = {"POST": "AddPermission", "DELETE": "RemovePermission", "GET": "GetPolicy"}
+    _LAMBDA_OPERATIONS: ClassVar[dict[str, str]] = {"POST": "AddPermission", "DELETE": "RemovePermission"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -190,7 +179,7 @@ class CloudFormation:
         return [str(r.operation) for r in self.api.requests()]
 
 
-STACK_ID = new_stack_id()
+STACK_ID = new_stack_id("demo")
 
 
 # --- one resource played by the engine -----------------------------------------------------------------
@@ -204,10 +193,9 @@ class _NoEvents:
 
 @dataclass
 class StackPlayer:
-    """One custom resource of a stack, its requests decided by the player's engine (StackEngine): a failed
-    Create is rolled back with a Delete, a replacement is followed by the old resource's Delete, a failed
-    Update is rolled back to the old properties. `answer(event)` invokes the function and returns its
-    answer; `after_success(physical id or None)` runs after each operation that succeeded."""
+    """One custom resource of a stack, its requests decided (and rolled back) by the player's StackEngine;
+    `answer(event)` invokes the function and returns its answer, `after_success(physical id or None)` runs
+    after each operation that succeeded."""
 
     cloudformation: CloudFormation
     logical_id: str = field(default_factory=lambda: f"Endpoint{uuid.uuid4().hex[:8]}")
@@ -265,8 +253,7 @@ class LocalCloud:
     """The handler function's timeout (15 minutes): what a fresh invocation has left."""
 
     def __init__(self, workers: int, handler_settings: Mapping[str, str] | None = None,
-                 log_file: str | Path | None = None) -> None:
-        """log_file receives the handler's logs at the end; otherwise they are dropped."""
+                 log_file: str | Path | None = None) -> None:  # log_file: the handler's logs, at the end
         self.workers = workers
         self.handler_settings = dict(handler_settings or {})
         self.log_file = Path(log_file) if log_file else None

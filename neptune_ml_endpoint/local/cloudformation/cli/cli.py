@@ -4,108 +4,68 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
 from neptune_ml_endpoint.local.cloudformation.engine.state import DEFAULT_STATE_DIR
 
-if TYPE_CHECKING:
-    from neptune_ml_endpoint.local.cloudformation.cli.commands import Player
+_COMMANDS = {
+    "deploy": ("deploy the CDK app locally against the local Neptune ML API",
+               ("Synthesize the CDK app and play CloudFormation's side of every Custom::NeptuneMlEndpoint: the "
+                "bundled handler runs locally, the Neptune cluster is simulated by the local Neptune ML API "
+                "(started in the background unless --api-url is given). A second deploy updates.")),
+    "update": ("like deploy, but only when the app is already deployed",
+               "Deploy the changed app over an existing local deployment (fails if there is none)."),
+    "destroy": ("delete what deploy created and forget the local deployment",
+                ("Delete every deployed resource (resources with DeletionPolicy Retain are kept), remove the "
+                 "state, and stop the local Neptune ML API that deploy started.")),
+}
 
 
 def add_player_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register deploy, update and destroy on the CLI's subparsers."""
-    deploy = subparsers.add_parser(
-        "deploy", help="deploy the CDK app locally against the local Neptune ML API",
-        description=(
-            "Synthesize the CDK app and play CloudFormation's side of every Custom::NeptuneMlEndpoint: "
-            "the bundled handler runs locally, the Neptune cluster is simulated by the local Neptune ML "
-            "API (started in the background unless --api-url is given). A second deploy updates."
-        ),
-    )
-    _add_app_arguments(deploy)
-    deploy.set_defaults(func=_run_deploy)
-    update = subparsers.add_parser(
-        "update", help="like deploy, but only when the app is already deployed",
-        description="Deploy the changed app over an existing local deployment (fails if there is none).",
-    )
-    _add_app_arguments(update)
-    update.set_defaults(func=_run_update)
-    destroy = subparsers.add_parser(
-        "destroy", help="delete what deploy created and forget the local deployment",
-        description=("Delete every deployed resource (resources with DeletionPolicy Retain are kept), "
-                     "remove the state, and stop the local Neptune ML API that deploy started."),
-    )
-    _add_common_arguments(destroy)
-    destroy.set_defaults(func=_run_destroy)
+    for command, (summary, description) in _COMMANDS.items():
+        parser = subparsers.add_parser(command, help=summary, description=description)
+        parser.set_defaults(func=_run)
+        parser.add_argument("stacks", nargs="*", metavar="STACK", help="stacks to act on (default: all)")
+        parser.add_argument("--api-url", help="use the local Neptune ML API at this address")
+        parser.add_argument("--poll-seconds", type=_positive, default=DEFAULT_POLL_SECONDS,
+                            help="run crhelper's polling rules this often instead of every minute "
+                                 "(default %(default)s)")
+        parser.add_argument("--function-timeout", type=_positive, default=None, metavar="SECONDS",
+                            help="the handler's timeout instead of the function's Timeout")
+        parser.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
+                            help="where the deployment is remembered (default %(default)s)")
+        if command == "destroy":
+            continue
+        parser.add_argument("--app", help="the CDK app's command, or a synthesized cloud assembly folder "
+                                          "(default: the app of ./cdk.json)")
+        parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
+                            help="CDK context for synthesis, repeatable")
+        parser.add_argument("--parameters", action="append", default=[], type=_parameter,
+                            metavar="[STACK:]NAME=VALUE", help="a CloudFormation parameter's value, for every "
+                            "stack that declares NAME or for STACK only; repeatable")
 
 
-def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stacks", nargs="*", metavar="STACK", help="stacks to act on (default: all)")
-    parser.add_argument("--api-url", help="use the local Neptune ML API at this address")
-    parser.add_argument("--poll-seconds", type=_positive, default=DEFAULT_POLL_SECONDS,
-                        help="run crhelper's polling rules this often instead of every minute "
-                             "(default %(default)s)")
-    parser.add_argument("--function-timeout", type=_positive, default=None, metavar="SECONDS",
-                        help="the handler's timeout instead of the function's Timeout")
-    parser.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
-                        help="where the deployment is remembered (default %(default)s)")
-
-
-def _add_app_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_common_arguments(parser)
-    parser.add_argument("--app", help="the CDK app's command, or a synthesized cloud assembly folder "
-                                      "(default: the app of ./cdk.json)")
-    parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
-                        help="CDK context for synthesis, repeatable")
-    parser.add_argument("--parameters", action="append", default=[], type=_parameter, metavar="[STACK:]NAME=VALUE",
-                        help="a CloudFormation parameter's value, for every stack that declares NAME or for "
-                             "STACK only; repeatable")
-
-
-def _player(args: argparse.Namespace) -> Player:
-    """The Player for these arguments (imported here, so `serve` does not load the player)."""
-    from neptune_ml_endpoint.local.cloudformation.cli.commands import Player, PlayerOptions
-
-    return Player(PlayerOptions(
-        project_dir=Path.cwd(),
-        state_dir=args.state_dir,
-        app=getattr(args, "app", None),
-        context=dict(getattr(args, "context", [])),
-        parameters=dict(getattr(args, "parameters", [])),
-        stacks=tuple(args.stacks),
-        api_url=args.api_url,
-        poll_seconds=args.poll_seconds,
-        function_timeout=args.function_timeout,
-    ))
-
-
-def _run_deploy(args: argparse.Namespace) -> int:
-    return _with_player(args, lambda player: player.deploy())
-
-
-def _run_update(args: argparse.Namespace) -> int:
-    return _with_player(args, lambda player: player.deploy(require_existing=True))
-
-
-def _run_destroy(args: argparse.Namespace) -> int:
-    return _with_player(args, lambda player: player.destroy())
-
-
-def _with_player(args: argparse.Namespace, command: Callable[[Player], int]) -> int:
+def _run(args: argparse.Namespace) -> int:
     try:
         import trustme  # noqa: F401 - the local extra (the HTTPS ResponseURLs), checked before anything changes
 
-        player = _player(args)
+        from neptune_ml_endpoint.local.cloudformation.cli.commands import Player, PlayerOptions
     except ModuleNotFoundError as missing:
         print(f"❌  {COMMAND} deploy, update and destroy need the package {missing.name!r} of the package's local "
               "extra: pip install 'neptune-ml-endpoint[local]'", file=sys.stderr)
         return 1
+    player = Player(PlayerOptions(
+        project_dir=Path.cwd(), state_dir=args.state_dir, app=getattr(args, "app", None),
+        context=dict(getattr(args, "context", [])), parameters=dict(getattr(args, "parameters", [])),
+        stacks=tuple(args.stacks), api_url=args.api_url, poll_seconds=args.poll_seconds,
+        function_timeout=args.function_timeout))
     try:
-        return command(player)
+        if args.command == "destroy":
+            return player.destroy()
+        return player.deploy(require_existing=args.command == "update")
     except KeyboardInterrupt:  # outside the requests, which handle Ctrl-C themselves and record every resource
         print("\nInterrupted while no resource request was under way; the state holds everything deployed.",
               file=sys.stderr)

@@ -7,7 +7,7 @@ import shlex
 import signal
 import sys
 import threading
-import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,12 +36,12 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     PSEUDO_REGION,
     ResolveError,
     StackIdentity,
+    new_stack_id,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import Remembered, StackEngine, StackResult
 from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
 from neptune_ml_endpoint.local.cloudformation.engine.state import (
     DEFAULT_STATE_DIR,
-    ApiProcess,
     DeploymentState,
     FunctionState,
     ResourceState,
@@ -51,6 +51,8 @@ from neptune_ml_endpoint.local.cloudformation.engine.state import (
 )
 
 GRACE_SECONDS = 10.0
+INTERRUPTED_EXIT_STATUS = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 
 
 class Interruption:
@@ -95,9 +97,6 @@ class PlayerError(RuntimeError):
     """An expected failure: printed as a message, never as a traceback."""
 
 
-INTERRUPTED_EXIT_STATUS = 130
-"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
-
 EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError,
                    ParameterError)
 
@@ -127,13 +126,19 @@ class Player:
         self._out = out or sys.stdout
         self._progress = ProgressPrinter(self._out, is_tty, heartbeat_seconds)
 
-    # --- deploy / update ------------------------------------------------------------
-
     def deploy(self, require_existing: bool = False) -> int:
         """Create or update every selected stack of the app; 1 when anything failed."""
+        return self._locked(lambda: self._deploy(require_existing))
+
+    def destroy(self) -> int:
+        """Delete every deployed stack, newest first; forget the state once nothing is left."""
+        return self._locked(self._destroy)
+
+    def _locked(self, command: Callable[[], int]) -> int:
+        """The command's exit status, run while it holds the state folder; 1 after an expected error."""
         try:
             with self.store.locked():
-                return self._deploy(require_existing)
+                return command()
         except EXPECTED_ERRORS as error:
             self._say(f"❌  {error}")
             return 1
@@ -185,26 +190,24 @@ class Player:
     def _deploy_stack(self, stack: StackTemplate, state: DeploymentState, session: CloudSession,
                       api_url: str, interruption: Interruption) -> StackResult:
         name = stack.stack_name
-        previous = state.stacks.get(name)
-        if previous is not None:
-            _retarget(previous, api_url)
-        region = stack.region or (previous.region if previous else PSEUDO_REGION)
-        account = stack.account or (previous.account if previous else PSEUDO_ACCOUNT)
-        stack_id = previous.stack_id if previous else _new_stack_id(name, region, account)
-        kept = {key: value for key, value in (previous.parameters if previous else {}).items()
-                if key in stack.parameter_names}
+        deployed = state.stacks.get(name)
+        if deployed is not None:
+            _retarget(deployed, api_url)
+        region = stack.region or (deployed.region if deployed else PSEUDO_REGION)
+        account = stack.account or (deployed.account if deployed else PSEUDO_ACCOUNT)
+        previous = deployed or StackState(name, new_stack_id(name, region, account), region, account, api_url)
+        kept = {key: value for key, value in previous.parameters.items() if key in stack.parameter_names}
         parameters = {**kept, **parameters_for(stack, self.options.parameters)}
-        plan = StackPlan(stack, StackIdentity(name, stack_id, region, account), api_url, parameters)
+        plan = StackPlan(stack, StackIdentity(name, previous.stack_id, region, account), api_url, parameters)
         functions = plan.functions(self.store.code_root)
-        known = {**(previous.functions if previous else {}), **functions}
+        known = {**previous.functions, **functions}
         session.add_functions(known.values(), region)
         self._describe(plan, functions)
-        created = previous is not None and previous.created
-        fresh = StackState(name, stack_id, region, account, api_url,
-                           outputs=dict(previous.outputs) if previous else {}, created=created, parameters=kept)
+        fresh = StackState(name, previous.stack_id, region, account, api_url, outputs=dict(previous.outputs),
+                           created=previous.created, parameters=kept)
         engine = self._engine(fresh, state, session, interruption, known)
-        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources if previous else {},
-                               previous.leftovers if previous else [], created=created)
+        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources, previous.leftovers,
+                               created=previous.created)
         if result.succeeded:
             fresh.outputs = plan.outputs(result.resources)
             fresh.created = True
@@ -216,11 +219,12 @@ class Player:
         return result
 
     def _describe(self, plan: StackPlan, functions: Mapping[str, FunctionState]) -> None:
-        simulated = plan.simulated_types()
+        counts = Counter(resource.resource_type.removeprefix("Custom::") for resource in plan.desired.values())
+        types = ", ".join(name if count == 1 else f"{name} x{count}" for name, count in counts.items())
         self._say(
-            f"{plan.stack.stack_name}: playing {len(plan.desired)} Neptune ML resource(s) ({_types(plan)}) through "
+            f"{plan.stack.stack_name}: playing {len(plan.desired)} Neptune ML resource(s) ({types}) through "
             f"{', '.join(f.function_name for f in functions.values()) or 'no function'}; "
-            f"{sum(simulated.values())} other resource(s) are simulated, not deployed.")
+            f"{len(plan.stack.resources) - len(plan.desired)} other resource(s) are simulated, not deployed.")
         self._say(f"  The Neptune cluster is simulated by the local Neptune ML API at {plan.api_url}: "
                   f"every {NEPTUNE_ENDPOINT_PROPERTY} points there.")
 
@@ -246,7 +250,9 @@ class Player:
             known = f"physical id {resource.physical_id}" if resource.physical_id else "physical id not known"
             self._say(f"   {stack_name}/{resource.logical_id}: its {kind} got no answer yet "
                       f"(RequestId {resource.pending_request}, {known}); it is recorded.")
-        where = self._same_place_options()
+        where = f" --api-url {shlex.quote(self.options.api_url)}" if self.options.api_url else ""
+        if self.options.state_dir != Path(DEFAULT_STATE_DIR):
+            where = f" --state-dir {shlex.quote(str(self.options.state_dir))}{where}"
         app = f" --app {shlex.quote(self.options.app)}" if self.options.app else ""
         app += "".join(f" -c {shlex.quote(f'{key}={value}')}" for key, value in self.options.context.items())
         app += "".join(f" {shlex.quote(stack)}" for stack in self.options.stacks)
@@ -255,15 +261,6 @@ class Player:
                   + (": either first sends each unanswered request again with its RequestId, as Lambda "
                      "retries an invocation." if pending else "."))
         return INTERRUPTED_EXIT_STATUS
-
-    def _same_place_options(self) -> str:
-        """The options that name this deployment's state and API, to repeat in a suggested command."""
-        options = ""
-        if self.options.state_dir != Path(DEFAULT_STATE_DIR):
-            options += f" --state-dir {shlex.quote(str(self.options.state_dir))}"
-        if self.options.api_url:
-            options += f" --api-url {shlex.quote(self.options.api_url)}"
-        return options
 
     def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
         if not result.changed:
@@ -307,17 +304,6 @@ class Player:
                               f"({COMMAND} serve) and give its address with --api-url")
         return url.rstrip("/")
 
-    # --- destroy --------------------------------------------------------------------
-
-    def destroy(self) -> int:
-        """Delete every deployed stack, newest first; forget the state once nothing is left."""
-        try:
-            with self.store.locked():
-                return self._destroy()
-        except EXPECTED_ERRORS as error:
-            self._say(f"❌  {error}")
-            return 1
-
     def _destroy(self) -> int:
         state = self.store.load()
         names = [n for n in state.stacks if not self.options.stacks or n in self.options.stacks]
@@ -350,11 +336,8 @@ class Player:
         return status
 
     def _finish(self, state: DeploymentState, destroyed: bool) -> None:
-        """Show what the local API still holds, stop the API deploy started, remove the state.
-
-        After destroying stacks, an API that still holds endpoints (kept by their DeletionPolicy)
-        keeps running and stays in the state; a destroy with nothing left to destroy stops it.
-        """
+        """Show what the local API still holds and remove the state; stop the API deploy started, unless stacks
+        were destroyed just now and it still holds endpoints or jobs (kept by their DeletionPolicy)."""
         api_url = self.options.api_url or (state.api_process.url if state.api_process else None)
         remaining: list[str] = []
         if api_url and local_api.answers(api_url):
@@ -370,9 +353,8 @@ class Player:
             self._say(f"The local Neptune ML API keeps running (pid {process.pid}) for the endpoints and jobs kept "
                       f"there; stop it with another `{COMMAND} destroy`, or with `kill {process.pid}`.")
         elif process is not None:
-            self._say(_stopped_message(local_api.stop_background_api(process), process))
-
-    # --- helpers --------------------------------------------------------------------
+            outcome = local_api.stop_background_api(process)
+            self._say(_STOPPED_MESSAGES[outcome].format(pid=process.pid, url=process.url))
 
     def _session(self) -> CloudSession:
         return CloudSession(self.store.log_root, self.options.poll_seconds, self.options.function_timeout,
@@ -382,17 +364,12 @@ class Player:
         self._progress.message(text)
 
 
-def _stopped_message(outcome: str, process: ApiProcess) -> str:
-    if outcome == local_api.STOPPED:
-        return f"Stopped the local Neptune ML API (pid {process.pid})."
-    if outcome == local_api.ALREADY_GONE:
-        return f"The local Neptune ML API (pid {process.pid}) had already stopped."
-    return (f"Left process {process.pid} alone: it does not answer as the local Neptune ML API this state "
-            f"started ({process.url}). If that API still runs, stop it yourself.")
-
-
-def _new_stack_id(stack_name: str, region: str, account: str) -> str:
-    return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
+_STOPPED_MESSAGES = {
+    local_api.STOPPED: "Stopped the local Neptune ML API (pid {pid}).",
+    local_api.ALREADY_GONE: "The local Neptune ML API (pid {pid}) had already stopped.",
+    local_api.NOT_RECOGNISED: "Left process {pid} alone: it does not answer as the local Neptune ML API this state "
+                              "started ({url}). If that API still runs, stop it yourself.",
+}
 
 
 def _keep(state: DeploymentState, stack: StackState, resources: Mapping[str, ResourceState],
@@ -425,11 +402,3 @@ def _retarget(stack: StackState, api_url: str) -> None:
     stack.leftovers = [pointed(resource) for resource in stack.leftovers]
     stack.api_url = api_url
 
-
-def _types(plan: StackPlan) -> str:
-    """The played types' short names with counts: "NeptuneMlEndpoint x2, NeptuneMlModelTrainingJob"."""
-    counts: dict[str, int] = {}
-    for resource in plan.desired.values():
-        name = resource.resource_type.removeprefix("Custom::")
-        counts[name] = counts.get(name, 0) + 1
-    return ", ".join(name if count == 1 else f"{name} x{count}" for name, count in counts.items())

@@ -1,10 +1,7 @@
 """The local Neptune ML API that stands in for the cluster: reach it, or start one in the background.
 
-An API started by `deploy` outlives the command (its endpoints must still be there for
-`update` and `destroy`); its address, process id and a random instance token are kept in the
-state, and `destroy` stops it once nothing is deployed any more. The API answers
-GET /local-api/instance with that token and its process id, which is how `destroy` knows the
-process is the API it started (no /proc needed, so it works on macOS too).
+An API that `deploy` starts outlives the command; `destroy` stops it once it answers, on its instance
+path, the random token and process id the state keeps (no /proc needed, so it works on macOS too).
 """
 
 from __future__ import annotations
@@ -18,7 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -31,6 +30,9 @@ HOST = "127.0.0.1"
 START_SECONDS = 20.0
 STOP_SECONDS = 5.0
 MAX_LISTED = 1024
+JOB_KINDS = ("data_processing", "model_training", "model_transform")
+RUNNING = ("InProgress", "Stopping")
+STOPPED, ALREADY_GONE, NOT_RECOGNISED = "stopped", "already gone", "not recognised"
 _SERVE_MODULE = "neptune_ml_endpoint.local"
 
 
@@ -38,40 +40,31 @@ class LocalApiError(RuntimeError):
     """The local Neptune ML API cannot be reached or started; the message says what to do."""
 
 
-def _client(url: str) -> object:
+def _ask(url: str, ask: Callable[[Any], list[str]]) -> list[str]:
+    """ask(neptunedata client of the API at url), sorted; LocalApiError when the API does not answer."""
     session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
                                     region_name="us-east-1")
     config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
-    return session.client("neptunedata", endpoint_url=url, config=config)
+    try:
+        return sorted(ask(session.client("neptunedata", endpoint_url=url, config=config)))
+    except (BotoCoreError, ClientError) as error:
+        raise LocalApiError(f"The local Neptune ML API at {url} does not answer: {error}") from None
 
 
 def endpoint_ids(url: str) -> list[str]:
     """The ids of every endpoint the API at url knows (ListMLEndpoints)."""
-    try:
-        answer = _client(url).list_ml_endpoints(maxItems=MAX_LISTED)  # type: ignore[attr-defined]
-    except (BotoCoreError, ClientError) as error:
-        raise LocalApiError(f"The local Neptune ML API at {url} does not answer: {error}") from None
-    return sorted(str(i) for i in answer.get("ids", []))
-
-
-JOB_KINDS = ("data_processing", "model_training", "model_transform")
-RUNNING = ("InProgress", "Stopping")
+    return _ask(url, lambda client: [str(i) for i in client.list_ml_endpoints(maxItems=MAX_LISTED).get("ids", [])])
 
 
 def running_jobs(url: str) -> list[str]:
     """The ids of the jobs the API at url still runs (InProgress or Stopping), every kind."""
-    client = _client(url)
-    running: list[str] = []
-    try:
-        for kind in JOB_KINDS:
-            listed = getattr(client, f"list_ml_{kind}_jobs")(maxItems=MAX_LISTED)
-            for job_id in listed.get("ids", []):
-                status = getattr(client, f"get_ml_{kind}_job")(id=job_id).get("status")
-                if status in RUNNING:
-                    running.append(str(job_id))
-    except (BotoCoreError, ClientError) as error:
-        raise LocalApiError(f"The local Neptune ML API at {url} does not answer: {error}") from None
-    return sorted(running)
+
+    def running(client: Any) -> list[str]:
+        return [str(job_id) for kind in JOB_KINDS
+                for job_id in getattr(client, f"list_ml_{kind}_jobs")(maxItems=MAX_LISTED).get("ids", [])
+                if getattr(client, f"get_ml_{kind}_job")(id=job_id).get("status") in RUNNING]
+
+    return _ask(url, running)
 
 
 def answers(url: str) -> bool:
@@ -84,8 +77,8 @@ def answers(url: str) -> bool:
 
 
 def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
-    """Start `serve` (with serve_options) on a free port in its own session, logging to log_file; wait until
-    it answers."""
+    """Start `serve` (with serve_options) on a free port in its own session, logging to log_file, and wait
+    until it answers."""
     port = _free_port()
     token = secrets.token_hex(16)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -107,12 +100,9 @@ def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
     raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
 
 
-STOPPED, ALREADY_GONE, NOT_RECOGNISED = "stopped", "already gone", "not recognised"
-
-
 def stop_background_api(api: ApiProcess) -> str:
-    """Stop an API this module started: STOPPED, ALREADY_GONE, or NOT_RECOGNISED when the process
-    with its pid does not answer its instance token (another program, or an API it did not start)."""
+    """Stop an API this module started: STOPPED, ALREADY_GONE, or NOT_RECOGNISED when the process with its pid
+    does not answer its instance token (another program, or an API it did not start)."""
     if not _alive(api.pid):
         return ALREADY_GONE
     if not is_our_server(api):

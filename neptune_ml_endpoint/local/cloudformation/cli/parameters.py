@@ -1,9 +1,5 @@
-"""`--parameters` as the CDK CLI takes them: which stack each value goes to.
-
-`NAME=VALUE` goes to every stack whose template declares NAME; `STACK:NAME=VALUE` to that stack
-only (its stack name or artifact id), and wins over a bare value. As CloudFormation does, a
-value for a parameter that no template it goes to declares is refused.
-"""
+"""`--parameters` as the CDK CLI takes them: `NAME=VALUE` goes to every stack whose template declares NAME,
+`STACK:NAME=VALUE` to that stack only (and wins); a name no template it goes to declares is refused."""
 
 from __future__ import annotations
 
@@ -30,10 +26,8 @@ def parameters_for(stack: StackTemplate, given: Mapping[str, str]) -> dict[str, 
 
 def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate],
                      app: Sequence[StackTemplate]) -> None:
-    """Refuse a value for a stack the app lacks, or for a parameter no deployed template it goes to declares.
-
-    A value for a stack of the app that is not being deployed is left unused, as the CDK CLI does.
-    """
+    """Refuse a value for a stack the app lacks, or for a parameter no deployed template it goes to declares
+    (a value for a stack of the app that is not being deployed is left unused, as the CDK CLI does)."""
     split = _split(given)
     for target in sorted({target for target, _ in split if target is not None}):
         if not any(_names(target, stack) for stack in app):

@@ -6,7 +6,6 @@ import shutil
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Self, TextIO
 
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import STACK_TYPE
@@ -18,20 +17,9 @@ _RESET = "\x1b[0m"
 _CLEAR_LINE = "\r\x1b[K"
 
 
-@dataclass
-class _Running:
-    stack_name: str
-    logical_id: str
-    status: str
-    since: float
-
-
 class ProgressPrinter:
-    """Prints resource events as they happen; thread-safe.
-
-    On a terminal a spinner line shows the resources still in progress; elsewhere a plain
-    line lists them every `heartbeat_seconds`.
-    """
+    """Prints resource events as they happen, thread-safe; the resources in progress are on a spinner line on
+    a terminal, elsewhere on a plain line every `heartbeat_seconds`."""
 
     def __init__(self, stream: TextIO | None = None, is_tty: bool | None = None,
                  heartbeat_seconds: float = 5.0, spinner_seconds: float = 0.1) -> None:
@@ -39,14 +27,12 @@ class ProgressPrinter:
         self._tty = self._stream.isatty() if is_tty is None else is_tty
         self._interval = spinner_seconds if self._tty else heartbeat_seconds
         self._lock = threading.RLock()
-        self._running: dict[tuple[str, str], _Running] = {}
+        self._running: dict[tuple[str, str], tuple[str, float]] = {}  # (stack, logical id) -> (status, since)
         self._counters: dict[str, tuple[set[str], int, float]] = {}
         self._frame = 0
         self._status_shown = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-
-    # --- lifecycle ------------------------------------------------------------------
 
     def __enter__(self) -> Self:
         self._thread = threading.Thread(target=self._tick, name="progress", daemon=True)
@@ -59,8 +45,6 @@ class ProgressPrinter:
             self._thread.join()
         with self._lock:
             self._clear_status()
-
-    # --- what the engine reports ----------------------------------------------------
 
     def begin_stack(self, stack_name: str, total: int) -> None:
         """Start counting a stack operation over `total` resources."""
@@ -76,7 +60,7 @@ class ProgressPrinter:
                 finished.add(logical_id)
                 self._running.pop(key, None)
             elif resource_type != STACK_TYPE and status.endswith("_IN_PROGRESS"):
-                self._running[key] = _Running(stack_name, logical_id, status, time.monotonic())
+                self._running[key] = (status, time.monotonic())
             elapsed = time.monotonic() - started
             clock = time.strftime("%I:%M:%S %p")
             shown_status = self._coloured(status) + " " * max(0, 28 - len(status))
@@ -91,8 +75,6 @@ class ProgressPrinter:
         """A plain line (notes, outputs, summaries)."""
         with self._lock:
             self._print(text)
-
-    # --- drawing --------------------------------------------------------------------
 
     def _print(self, text: str) -> None:
         self._clear_status()
@@ -110,7 +92,7 @@ class ProgressPrinter:
 
     def _waiting(self) -> str:
         now = time.monotonic()
-        return ", ".join(f"{r.logical_id} {r.status} {now - r.since:.0f}s" for r in self._running.values())
+        return ", ".join(f"{lid} {status} {now - since:.0f}s" for (_, lid), (status, since) in self._running.items())
 
     def _clear_status(self) -> None:
         if self._status_shown:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from neptune_ml_endpoint.schema import RESOURCE_TYPES
 
@@ -15,12 +15,7 @@ HANDLE_TYPE = "AWS::CloudFormation::WaitConditionHandle"
 CONDITION_TYPE = "AWS::CloudFormation::WaitCondition"
 WAIT_CONDITION_TYPES = (HANDLE_TYPE, CONDITION_TYPE)
 PLAYED_TYPES = (*RESOURCE_TYPES, *WAIT_CONDITION_TYPES)
-"""Resources the player deploys: the handler's (their function runs) and CloudFormation's wait resources
-(aws/wait_conditions.py); every other resource is simulated."""
-
-if TYPE_CHECKING:
-    from aws_cdk import cx_api
-
+"""Resources the player deploys: the handler's and CloudFormation's wait resources; the rest is simulated."""
 ASSET_PATH_METADATA = "aws:asset:path"
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3
 
@@ -62,8 +57,7 @@ class StackTemplate:
         return list(self.template.get("Parameters", {}))
 
     def endpoint_resources(self) -> list[str]:
-        """Logical ids of every resource the player deploys (the handler's endpoints and jobs, and
-        CloudFormation's wait conditions), in template order."""
+        """Logical ids of every resource the player deploys (PLAYED_TYPES), in template order."""
         return [lid for lid, resource in self.resources.items() if resource.get("Type") in PLAYED_TYPES]
 
     def service_function(self, logical_id: str) -> str:
@@ -120,16 +114,7 @@ def read_assembly(assembly_dir: Path) -> list[StackTemplate]:
         key: [dependency.hierarchical_id for dependency in artifact.dependencies
               if dependency.hierarchical_id in artifacts]
         for key, artifact in artifacts.items()})
-    return [_stack(artifacts[key]) for key in order.static_order()]
-
-
-def _stack(artifact: cx_api.CloudFormationStackArtifact) -> StackTemplate:
-    environment = artifact.environment
-    return StackTemplate(
-        stack_name=artifact.stack_name,
-        artifact_id=artifact.id,
-        template=artifact.template,
-        assembly_dir=Path(artifact.assembly.directory),
-        account=environment.account if environment.account.isdigit() else None,
-        region=None if "unknown" in environment.region else environment.region,
-    )
+    return [StackTemplate(artifact.stack_name, artifact.id, artifact.template, Path(artifact.assembly.directory),
+                          artifact.environment.account if artifact.environment.account.isdigit() else None,
+                          None if "unknown" in artifact.environment.region else artifact.environment.region)
+            for artifact in (artifacts[key] for key in order.static_order())]

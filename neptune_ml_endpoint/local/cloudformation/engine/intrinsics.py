@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,16 +41,13 @@ class StackIdentity:
 
     def pseudo_parameters(self) -> dict[str, Any]:
         """Values of Ref AWS::* ."""
-        return {
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account,
-            "AWS::Partition": self.partition,
-            "AWS::StackName": self.stack_name,
-            "AWS::StackId": self.stack_id,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NotificationARNs": [],
-            "AWS::NoValue": NO_VALUE,
-        }
+        return {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": self.partition,
+                "AWS::StackName": self.stack_name, "AWS::StackId": self.stack_id, "AWS::URLSuffix": "amazonaws.com",
+                "AWS::NotificationARNs": [], "AWS::NoValue": NO_VALUE}
+
+
+def new_stack_id(stack_name: str, region: str = PSEUDO_REGION, account: str = PSEUDO_ACCOUNT) -> str:
+    return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
 
 
 RefLookup = Callable[[str], Any]
@@ -58,11 +56,8 @@ AttributeLookup = Callable[[str, str], Any]
 
 @dataclass
 class TemplateResolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and friends in one template.
-
-    Resources are looked up through `ref` and `get_att`, so the caller decides what a
-    resource's physical id and attributes are (real answers or simulated values).
-    """
+    """Evaluates Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and friends in one template; `ref` and
+    `get_att` give resources' physical ids and attributes (real answers or simulated values)."""
 
     template: Mapping[str, Any]
     identity: StackIdentity

@@ -1,11 +1,7 @@
 """CloudFormation's decisions for one stack: create, update, replace, delete, roll back, clean up.
 
-The engine knows the stack's custom resources, what was deployed before and how to send a
-request; it decides which requests to send in which order, reports each event, and returns
-the resources CloudFormation would remember afterwards. Every change to what is remembered
-goes to a StackRecord at once (a resource is recorded before its Create is sent), so a command
-stopped half-way leaves no resource that nobody remembers. A request whose answer never came
-is sent again, with its RequestId, before anything else, as Lambda retries an invocation.
+Every change to what the stack remembers goes to a StackRecord at once (a resource is recorded before its
+Create is sent), and a request whose answer never came is sent again first, with its RequestId.
 """
 
 from __future__ import annotations
@@ -31,12 +27,10 @@ _WAKE_SECONDS = 0.2
 def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], bool],
                  stop_on_failure: bool, max_parallel: int = MAX_PARALLEL,
                  halted: Callable[[], bool] = lambda: False, reverse: bool = False) -> dict[str, bool | None]:
-    """Run action(node) once each node's prerequisites have succeeded (with reverse: once every node
-    that needs it has, the order of deletion).
+    """Run action(node), in parallel, once each node's prerequisites (with reverse: dependents) have succeeded.
 
-    Returns each node's outcome: True or False from the action, None when it never ran
-    (a prerequisite failed, a failure stopped new work with stop_on_failure, or halted() said
-    to start nothing more). Work already running when a failure happens always finishes.
+    Each node's outcome is the action's, or None when it never ran: a prerequisite failed, stop_on_failure
+    saw a failure, or halted() said to start nothing more. Running work always finishes.
     """
     needs = {node: {p for p in wanted if p in prerequisites} for node, wanted in prerequisites.items()}
     if reverse:
@@ -69,7 +63,7 @@ def run_in_order(prerequisites: Mapping[str, set[str]], action: Callable[[str], 
 
 @dataclass(frozen=True)
 class Remembered:
-    """One moment of the record."""
+    """The stack's resources and leftovers at one moment."""
 
     resources: dict[str, ResourceState]
     leftovers: list[ResourceState]
@@ -80,6 +74,12 @@ class Remembered:
 
 
 Checkpoint = Callable[[Remembered], None]
+Send = Callable[[CustomResourceRequest], CustomResourceAnswer]
+Resolve = Callable[[str, Mapping[str, ResourceState]], dict[str, Any]]
+"""resolve(logical_id, deployed resources) -> the resource's properties as strings."""
+STACK_TYPE = "AWS::CloudFormation::Stack"
+RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
+REPLACEMENT_NOTE = "Requested update requires the creation of a new physical resource; hence creating one."
 
 
 def leftover_key(state: ResourceState) -> str:
@@ -138,15 +138,6 @@ class StackRecord:
             self._checkpoint(Remembered(dict(self._resources), list(self._leftovers)))
 
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
-RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
-REPLACEMENT_NOTE = "Requested update requires the creation of a new physical resource; hence creating one."
-
-Send = Callable[[CustomResourceRequest], CustomResourceAnswer]
-Resolve = Callable[[str, Mapping[str, ResourceState]], dict[str, Any]]
-"""resolve(logical_id, deployed resources) -> the resource's properties as strings."""
-
-
 class EventSink(Protocol):
     def begin_stack(self, stack_name: str, total: int) -> None: ...
 
@@ -163,6 +154,12 @@ class DesiredResource:
     depends_on: frozenset[str] = frozenset()
     deletion_policy: str = "Delete"
     update_replace_policy: str = "Delete"
+
+    def state(self, properties: dict[str, Any], physical_id: str, data: Mapping[str, Any]) -> ResourceState:
+        """The resource as CloudFormation remembers it once it has this physical id and Data."""
+        return ResourceState(self.logical_id, self.resource_type, physical_id, properties, dict(data),
+                             str(properties.get("ServiceToken", "")), sorted(self.depends_on),
+                             self.deletion_policy, self.update_replace_policy)
 
 
 @dataclass
@@ -197,18 +194,11 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _never() -> bool:
-    return False
-
-
 class StackEngine:
-    """Plays CloudFormation for the custom resources of one stack.
+    """Plays CloudFormation for the custom resources of one stack; once halted() (Ctrl-C), it sends no new
+    request and returns an interrupted result. checkpoint gets what is remembered after every change."""
 
-    halted(): True once no new request may be sent (the command was interrupted); the engine
-    then returns an interrupted result. checkpoint gets what is remembered after every change.
-    """
-
-    def __init__(self, stack_name: str, send: Send, events: EventSink, halted: Callable[[], bool] = _never,
+    def __init__(self, stack_name: str, send: Send, events: EventSink, halted: Callable[[], bool] = lambda: False,
                  checkpoint: Checkpoint | None = None) -> None:
         self.stack_name = stack_name
         self._send = send
@@ -216,35 +206,29 @@ class StackEngine:
         self._halted = halted
         self._checkpoint = checkpoint
 
-    # --- deploy ---------------------------------------------------------------------
-
     def deploy(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
                previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = (),
                created: bool | None = None) -> StackResult:
-        """Create the stack or update it, rolling back on failure.
-
-        created: whether the stack's create has completed (by default: whether anything is deployed).
-        A create that was interrupted is carried on as a create, with the resources it recorded.
-        """
+        """Create the stack or update it, rolling back on failure; until `created` (by default: whether anything
+        is deployed), an interrupted create is carried on as a create, with the resources it recorded."""
         new_stack = not (bool(previous) if created is None else created)
-        removed = {lid: state for lid, state in previous.items() if lid not in desired}
-        changed = self._changed(desired, resolve, previous)
+        removed = {lid for lid in previous if lid not in desired}
+        changed = {lid for lid, resource in desired.items() if self._differs(lid, resource, resolve, previous)}
         if not new_stack and not removed and not leftovers and not changed:
             return StackResult("UPDATE_COMPLETE", dict(previous), changed=False)
         verb = "CREATE" if new_stack else "UPDATE"
         record = StackRecord(previous, leftovers, self._checkpoint)
-        self._events.begin_stack(self.stack_name,
-                                 len(changed | set(removed) | {state.logical_id for state in leftovers}))
+        self._events.begin_stack(self.stack_name, len(changed | removed | {state.logical_id for state in leftovers}))
         self._stack_event(f"{verb}_IN_PROGRESS", "User Initiated")
         if not self._resend_pending(record):
-            return self._interrupted(f"{verb}_IN_PROGRESS", record)
+            return self._result(f"{verb}_IN_PROGRESS", record, interrupted=True)
         settled = record.now().resources
         run = _Run(live={lid: state for lid, state in settled.items() if lid in desired})
         prerequisites = {lid: set(resource.depends_on) for lid, resource in desired.items()}
         run_in_order(prerequisites, lambda lid: self._apply(desired[lid], resolve, settled.get(lid), run, record),
                      stop_on_failure=True, halted=self._halted)
         if self._halted():
-            return self._interrupted(f"{verb}_IN_PROGRESS", record)
+            return self._result(f"{verb}_IN_PROGRESS", record, interrupted=True)
         if run.failures:
             return self._roll_back_create(run, record) if new_stack else self._roll_back_update(run, record)
         now = record.now()
@@ -253,19 +237,12 @@ class StackEngine:
             self._stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
             replaced = {leftover_key(state): state for state in now.leftovers}
             self._delete_all({**cleanup, **replaced}, record, created_now=set(), replaced=frozenset(replaced))
-            if self._halted():
-                return self._interrupted("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", record)
-        self._stack_event(f"{verb}_COMPLETE")
-        return self._result(f"{verb}_COMPLETE", record)
-
-    def _changed(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
-                 previous: Mapping[str, ResourceState]) -> set[str]:
-        """The resources that would get a Create or Update, judged against what is deployed now."""
-        return {lid for lid, resource in desired.items() if self._differs(lid, resource, resolve, previous)}
+        return self._finish("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", f"{verb}_COMPLETE", record)
 
     @staticmethod
     def _differs(lid: str, resource: DesiredResource, resolve: Resolve,
                  previous: Mapping[str, ResourceState]) -> bool:
+        """Whether the resource would get a Create or Update, judged against what is deployed now."""
         old = previous.get(lid)
         if old is None or old.resource_type != resource.resource_type or old.pending_request:
             return True
@@ -286,7 +263,7 @@ class StackEngine:
             return self._failed(run, lid, resource.resource_type, f"{verb}_FAILED", str(error), old, {})
         if old is not None and old.resource_type == resource.resource_type:
             if properties == old.properties:
-                unchanged = self._remembered(resource, properties, old.physical_id, old.data)
+                unchanged = resource.state(properties, old.physical_id, old.data)
                 if unchanged != old:  # only its policies changed: remembered without a request
                     record.put(unchanged)
                 with run.lock:
@@ -300,7 +277,7 @@ class StackEngine:
         lid = resource.logical_id
         request = CustomResourceRequest("Create", lid, resource.resource_type,
                                         str(properties.get("ServiceToken", "")), properties)
-        pending = replace(self._remembered(resource, properties, "", {}), pending_request=request.request_id)
+        pending = replace(resource.state(properties, "", {}), pending_request=request.request_id)
         if old is not None:
             record.retire(old)
         record.put(pending)
@@ -309,7 +286,7 @@ class StackEngine:
         if answer.abandoned:
             record.put(replace(pending, physical_id=answer.physical_id))
             return False
-        state = self._remembered(resource, properties, answer.physical_id, dict(answer.data))
+        state = resource.state(properties, answer.physical_id, answer.data)
         if not answer.succeeded:  # not the stack's resource, but still to delete (the rollback does)
             with run.lock:
                 run.failed_creates[lid] = state
@@ -341,7 +318,7 @@ class StackEngine:
             return self._failed(run, lid, resource.resource_type, "UPDATE_FAILED", answer.reason, old, properties)
         if answer.physical_id != old.physical_id:
             self._event("UPDATE_IN_PROGRESS", resource.resource_type, lid, REPLACEMENT_NOTE)
-        state = self._remembered(resource, properties, answer.physical_id, dict(answer.data))
+        state = resource.state(properties, answer.physical_id, answer.data)
         record.put(state)
         if answer.physical_id != old.physical_id:
             record.retire(old)
@@ -359,8 +336,6 @@ class StackEngine:
             if old is not None and status == "UPDATE_FAILED":
                 run.failed_updates[lid] = (old, properties)
         return False
-
-    # --- requests whose answer never came --------------------------------------------
 
     def _resend_pending(self, record: StackRecord) -> bool:
         """Send again every request recorded without an answer; False when interrupted meanwhile."""
@@ -404,19 +379,14 @@ class StackEngine:
         self._event(f"{verb}_COMPLETE", kind, lid)
         return True
 
-    # --- rollback -------------------------------------------------------------------
-
     def _roll_back_create(self, run: _Run, record: StackRecord) -> StackResult:
         names = ", ".join(lid for lid, _ in run.failures)
         self._stack_event("ROLLBACK_IN_PROGRESS",
                           f"The following resource(s) failed to create: [{names}]. Rollback requested by user.")
         doomed = record.now().doomed()  # everything this create made, an interrupted earlier try's included
         left = self._delete_all(doomed, record, created_now=set(doomed))
-        if self._halted():
-            return self._interrupted("ROLLBACK_IN_PROGRESS", record, run.failures)
-        status = "ROLLBACK_FAILED" if left else "ROLLBACK_COMPLETE"
-        self._stack_event(status)
-        return self._result(status, record, run.failures)
+        return self._finish("ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED" if left else "ROLLBACK_COMPLETE", record,
+                            run.failures)
 
     def _roll_back_update(self, run: _Run, record: StackRecord) -> StackResult:
         names = ", ".join(lid for lid, _ in run.failures)
@@ -452,7 +422,7 @@ class StackEngine:
         graph = {lid: set(targets[lid][0].depends_on) for lid in targets}
         outcomes = run_in_order(graph, roll_back, stop_on_failure=False, halted=self._halted)
         if self._halted():
-            return self._interrupted("UPDATE_ROLLBACK_IN_PROGRESS", record, run.failures)
+            return self._result("UPDATE_ROLLBACK_IN_PROGRESS", record, run.failures, interrupted=True)
         cleanup = {lid: run.live[lid] for lid in run.created}
         cleanup.update(run.failed_creates)
         cleanup.update(leftovers)
@@ -461,13 +431,8 @@ class StackEngine:
             record.retire(run.live[lid])
         self._stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         self._delete_all(cleanup, record, created_now=set(cleanup), replaced=frozenset(leftovers))
-        if self._halted():
-            return self._interrupted("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", record, run.failures)
         status = "UPDATE_ROLLBACK_COMPLETE" if all(outcomes.values()) else "UPDATE_ROLLBACK_FAILED"
-        self._stack_event(status)
-        return self._result(status, record, run.failures)
-
-    # --- delete ---------------------------------------------------------------------
+        return self._finish("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", status, record, run.failures)
 
     def destroy(self, previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = ()) -> StackResult:
         """Delete every resource and leftover, dependents first, skipping those whose policy retains them."""
@@ -475,23 +440,16 @@ class StackEngine:
         self._events.begin_stack(self.stack_name, len(previous) + len(leftovers))
         self._stack_event("DELETE_IN_PROGRESS", "User Initiated")
         if not self._resend_pending(record):
-            return self._interrupted("DELETE_IN_PROGRESS", record)
+            return self._result("DELETE_IN_PROGRESS", record, interrupted=True)
         now = record.now()
         replaced = frozenset(leftover_key(state) for state in now.leftovers)
         left = self._delete_all(now.doomed(), record, created_now=set(), replaced=replaced)
-        if self._halted():
-            return self._interrupted("DELETE_IN_PROGRESS", record)
-        status = "DELETE_FAILED" if left else "DELETE_COMPLETE"
-        self._stack_event(status)
-        return self._result(status, record)
+        return self._finish("DELETE_IN_PROGRESS", "DELETE_FAILED" if left else "DELETE_COMPLETE", record)
 
     def _delete_all(self, doomed: Mapping[str, ResourceState], record: StackRecord, created_now: set[str],
                     replaced: frozenset[str] = frozenset()) -> dict[str, ResourceState]:
-        """Delete resources in reverse dependency order; returns those still there afterwards.
-
-        `replaced` names the resources deleted because they were replaced (UpdateReplacePolicy
-        applies); `created_now` those created by this operation (RetainExceptOnCreate deletes them).
-        """
+        """Delete resources, dependents first; returns those still there. UpdateReplacePolicy applies to those
+        `replaced`, and RetainExceptOnCreate deletes those `created_now` (by this operation)."""
         left: dict[str, ResourceState] = {}
         lock = threading.Lock()
 
@@ -528,27 +486,19 @@ class StackEngine:
         self._event("DELETE_COMPLETE", state.resource_type, state.logical_id)
         return True
 
-    # --- helpers --------------------------------------------------------------------
+    def _finish(self, in_progress: str, status: str, record: StackRecord,
+                failures: Sequence[tuple[str, str]] = ()) -> StackResult:
+        """The operation's final status, or the phase it stopped in when the command was interrupted."""
+        if self._halted():
+            return self._result(in_progress, record, failures, interrupted=True)
+        self._stack_event(status)
+        return self._result(status, record, failures)
 
-    def _result(self, status: str, record: StackRecord,
-                failures: list[tuple[str, str]] | None = None) -> StackResult:
+    @staticmethod
+    def _result(status: str, record: StackRecord, failures: Sequence[tuple[str, str]] = (),
+                interrupted: bool = False) -> StackResult:
         now = record.now()
-        return StackResult(status, now.resources, list(failures or []), leftovers=now.leftovers)
-
-    def _interrupted(self, status: str, record: StackRecord,
-                     failures: list[tuple[str, str]] | None = None) -> StackResult:
-        result = self._result(status, record, failures)
-        result.interrupted = True
-        return result
-
-    def _remembered(self, resource: DesiredResource, properties: dict[str, Any],
-                    physical_id: str, data: dict[str, Any]) -> ResourceState:
-        return ResourceState(
-            logical_id=resource.logical_id, resource_type=resource.resource_type, physical_id=physical_id,
-            properties=properties, data=data, service_token=str(properties.get("ServiceToken", "")),
-            depends_on=sorted(resource.depends_on), deletion_policy=resource.deletion_policy,
-            update_replace_policy=resource.update_replace_policy,
-        )
+        return StackResult(status, now.resources, list(failures), leftovers=now.leftovers, interrupted=interrupted)
 
     def _event(self, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
         self._events.event(self.stack_name, status, resource_type, logical_id, reason)

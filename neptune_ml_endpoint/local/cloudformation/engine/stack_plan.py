@@ -1,9 +1,7 @@
 """One stack of the assembly as the player deploys it: played resources, their values, functions and outputs.
 
-The handler's resources (endpoints and jobs) are played (their function runs), and so are
-CloudFormation's wait conditions (aws/wait_conditions.py); every other resource is simulated: taken
-as deployed, with stable stand-in values. The Neptune cluster is simulated by
-the local Neptune ML API, so every NeptuneEndpoint property is pointed at that API's URL.
+The handler's resources and CloudFormation's wait conditions are played; every other resource is taken as
+deployed, with stable stand-in values, and every NeptuneEndpoint property points at the local Neptune ML API.
 """
 
 from __future__ import annotations
@@ -33,22 +31,14 @@ from neptune_ml_endpoint.schema import RESOURCE_TYPES
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-def direct_dependencies(template: Mapping[str, Any]) -> dict[str, set[str]]:
-    """For each resource, the resources it names directly."""
-    resources: Mapping[str, Mapping[str, Any]] = template.get("Resources", {})
-    names = set(resources)
-    graph: dict[str, set[str]] = {}
-    for logical_id, resource in resources.items():
-        depends_on = resource.get("DependsOn", [])
-        named = set([depends_on] if isinstance(depends_on, str) else depends_on)
-        named |= _referenced(resource.get("Properties", {}))
-        graph[logical_id] = {name for name in named if name in names and name != logical_id}
-    return graph
-
-
 def played_dependencies(template: Mapping[str, Any], played: Iterable[str]) -> dict[str, set[str]]:
-    """For each played resource, the played resources it waits for, through any chain of others."""
-    graph = direct_dependencies(template)
+    """For each played resource, the played resources it waits for (DependsOn or references), through any
+    chain of others."""
+    graph: dict[str, set[str]] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        depends_on = resource.get("DependsOn", [])
+        graph[logical_id] = {*([depends_on] if isinstance(depends_on, str) else depends_on),
+                             *_referenced(resource.get("Properties", {}))} - {logical_id}
     played_ids = set(played)
     result: dict[str, set[str]] = {}
     for logical_id in played_ids:
@@ -56,11 +46,10 @@ def played_dependencies(template: Mapping[str, Any], played: Iterable[str]) -> d
         pending = list(graph.get(logical_id, ()))
         while pending:
             name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            if name not in played_ids:
-                pending.extend(graph.get(name, ()))
+            if name not in seen:
+                seen.add(name)
+                if name not in played_ids:
+                    pending.extend(graph.get(name, ()))
         result[logical_id] = seen & played_ids
     return result
 
@@ -110,10 +99,12 @@ def simulated_ref(identity: StackIdentity, logical_id: str, resource_type: str) 
 def simulated_attribute(identity: StackIdentity, logical_id: str, resource_type: str, attribute: str) -> str:
     """What Fn::GetAtt returns for a simulated resource."""
     if resource_type == NEPTUNE_CLUSTER_TYPE:
-        return _neptune_cluster_attribute(identity, logical_id, attribute)
-    if attribute == "Arn":
-        return _arn(identity, logical_id, resource_type)
-    return f"{logical_id}.{attribute}"
+        digest = hashlib.sha256(f"{identity.stack_name}/{logical_id}".encode()).hexdigest()
+        host = f"{logical_id.lower()}.cluster-{digest[:12]}.{identity.region}.neptune.amazonaws.com"
+        values = {"Endpoint": host, "ReadEndpoint": host.replace(".cluster-", ".cluster-ro-", 1), "Port": "8182",
+                  "ClusterResourceId": f"cluster-{digest[:26].upper()}"}
+        return values.get(attribute, f"{logical_id}.{attribute}")
+    return _arn(identity, logical_id, resource_type) if attribute == "Arn" else f"{logical_id}.{attribute}"
 
 
 def _arn(identity: StackIdentity, logical_id: str, resource_type: str) -> str:
@@ -126,18 +117,6 @@ def _arn(identity: StackIdentity, logical_id: str, resource_type: str) -> str:
     else:
         resource = f"{kind}/{logical_id}"
     return f"arn:{identity.partition}:{service}:{region}:{identity.account}:{resource}"
-
-
-def _neptune_cluster_attribute(identity: StackIdentity, logical_id: str, attribute: str) -> str:
-    digest = hashlib.sha256(f"{identity.stack_name}/{logical_id}".encode()).hexdigest()
-    host = f"{logical_id.lower()}.cluster-{digest[:12]}.{identity.region}.neptune.amazonaws.com"
-    values = {
-        "Endpoint": host,
-        "ReadEndpoint": host.replace(".cluster-", ".cluster-ro-", 1),
-        "Port": "8182",
-        "ClusterResourceId": f"cluster-{digest[:26].upper()}",
-    }
-    return values.get(attribute, f"{logical_id}.{attribute}")
 
 
 NEPTUNE_ENDPOINT_PROPERTY = "NeptuneEndpoint"
@@ -166,14 +145,6 @@ class StackPlan:
             )
             for lid in played
         }
-
-    def simulated_types(self) -> dict[str, int]:
-        """How many resources of each type are simulated rather than deployed."""
-        counts: dict[str, int] = {}
-        for lid, resource in self.stack.resources.items():
-            if lid not in self.desired:
-                counts[str(resource.get("Type"))] = counts.get(str(resource.get("Type")), 0) + 1
-        return counts
 
     def resolve_properties(self, logical_id: str, deployed: Mapping[str, ResourceState]) -> dict[str, Any]:
         """The properties CloudFormation would send, as strings, NeptuneEndpoint pointed at the local API."""
@@ -206,21 +177,12 @@ class StackPlan:
             if resource.resource_type not in RESOURCE_TYPES:  # CloudFormation's own, played without a function
                 continue
             source = self.stack.function(self.stack.service_function(lid))
-            state = self._function_state(source, code_root)
-            functions[state.arn] = state
+            environment = cloudformation_strings(self._resolver({}).resolve(dict(source.environment)))
+            arn = simulated_attribute(self.identity, source.logical_id, LAMBDA_FUNCTION_TYPE, "Arn")
+            functions[arn] = FunctionState(
+                arn, function_name(self.identity, source.logical_id), source.handler, source.timeout_seconds,
+                {str(k): str(v) for k, v in environment.items()}, str(_copy_code(source, code_root)))
         return functions
-
-    def _function_state(self, source: FunctionSource, code_root: Path) -> FunctionState:
-        resolver = self._resolver({})
-        environment = cloudformation_strings(resolver.resolve(dict(source.environment)))
-        return FunctionState(
-            arn=simulated_attribute(self.identity, source.logical_id, "AWS::Lambda::Function", "Arn"),
-            function_name=function_name(self.identity, source.logical_id),
-            handler=source.handler,
-            timeout_seconds=source.timeout_seconds,
-            environment={str(k): str(v) for k, v in environment.items()},
-            code_dir=str(_copy_code(source, code_root)),
-        )
 
     def _resolver(self, deployed: Mapping[str, ResourceState]) -> TemplateResolver:
         resources = self.stack.resources

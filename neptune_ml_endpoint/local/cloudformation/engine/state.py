@@ -120,18 +120,21 @@ class StateBusyError(RuntimeError):
 
 
 class StateStore:
-    """The state folder: state.json plus the copies of function code it points at."""
+    """The state folder: state.json, the function code it points at, the logs, the synthesized app, and the
+    EventBridge rules that outlive a command (the handler's creation markers)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
+        self.path = self.state_dir / STATE_FILE
+        self.code_root = self.state_dir / "functions"
+        self.log_root = self.state_dir / "logs"
+        self.assembly_dir = self.state_dir / "cdk.out"
+        self.rules_file = self.state_dir / "eventbridge-rules.json"
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the state folder for one command; StateBusyError when another command holds it.
-
-        However the command ends, the lock file is removed, and so is the state folder when
-        the command made it and left nothing in it.
-        """
+        """Hold the state folder for one command (StateBusyError when another holds it); however the command
+        ends, the lock file goes, and so does the state folder when the command made it and left it empty."""
         made_here = not self.state_dir.exists()
         try:
             with _held(self.state_dir / LOCK_FILE):
@@ -140,10 +143,6 @@ class StateStore:
             if made_here:
                 with contextlib.suppress(OSError):
                     self.state_dir.rmdir()  # only when empty
-
-    @property
-    def path(self) -> Path:
-        return self.state_dir / STATE_FILE
 
     def load(self) -> DeploymentState:
         """The saved state, or an empty one."""
@@ -168,32 +167,11 @@ class StateStore:
         self.rules_file.unlink(missing_ok=True)
         shutil.rmtree(self.code_root, ignore_errors=True)
 
-    @property
-    def code_root(self) -> Path:
-        return self.state_dir / "functions"
-
-    @property
-    def rules_file(self) -> Path:
-        """EventBridge rules that outlive a command (the handler's creation markers)."""
-        return self.state_dir / "eventbridge-rules.json"
-
-    @property
-    def log_root(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def assembly_dir(self) -> Path:
-        return self.state_dir / "cdk.out"
-
 
 @contextlib.contextmanager
 def _held(lock_path: Path) -> Iterator[None]:
-    """An exclusive lock on lock_path (its folder made if need be), removed when released.
-
-    A command that ends removes the file (and perhaps the folder) while it still holds it, so a
-    command that opened the file just before may lock a file that is no longer there: it tries
-    again on a new one.
-    """
+    """An exclusive lock on lock_path (its folder made if need be), removed when released; as a command that
+    ends removes the file while it holds it, one that opened the file just before tries again on a new one."""
     state_dir = lock_path.parent
     for _ in range(_LOCK_ATTEMPTS):
         state_dir.mkdir(parents=True, exist_ok=True)
