@@ -323,14 +323,12 @@ class Player:
                 self.store.save(state)
                 if result.interrupted:
                     return self._interrupted(state)
-                if result.succeeded:
-                    state.stacks.pop(name, None)
+                if result.succeeded:  # nothing is left, so _keep forgot the stack
                     self._say(f"✅  {name}: destroyed")
                 else:
                     left = len(result.resources) + len(result.leftovers)
                     self._say(f"❌  {name}: {result.status}; {left} resource(s) are left")
                     status = 1
-                self.store.save(state)
         if not state.stacks:
             self._finish(state, destroyed=bool(names))
         return status
