@@ -1,10 +1,13 @@
 """A Lambda execution environment, standard library only, in a process that no part of neptune_ml_endpoint was
 imported into before the function's code (its asset carries its own copy of the package's schema).
 
-    python lambda_runner.py                  warm (lambda_runtime.py starts it in the function's code folder):
-                                             each line on stdin is one invocation's request (JSON), its output
-                                             goes to the request's log file, its result is a line on stdout
+    python lambda_runner.py                  warm (in the function's code folder): each line on stdin is one
+                                             invocation's request (JSON), its output goes to the request's log
+                                             file, its result is a line on stdout
     python lambda_runner.py REQUEST RESULT   one invocation, its output on stdout
+    python lambda_runner.py --fork-server    what lambda_runtime.py starts: imports the AWS SDK for Python, as
+                                             Lambda's runtime provides it, once; then forks each warm environment
+                                             (see fork_server)
 
 The handler is imported at the first invocation, as Lambda's Python runtime does, and called with the event
 and a context like Lambda's.
@@ -13,14 +16,20 @@ and a context like Lambda's.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import logging
 import os
+import signal
+import socket
 import sys
 import time
 import traceback
 import uuid
 from typing import Any
+
+LENGTH_DIGITS = 8
+"""A request to the fork server is its JSON's length in this many digits, the JSON, and the environment's socket."""
 
 
 class LambdaContext:
@@ -81,7 +90,88 @@ class _Runtime:
         return outcome
 
 
+def serve_warm() -> None:
+    """Each line on stdin is one invocation's request; each result is a line on stdout."""
+    results = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    runtime = _Runtime()
+    for line in sys.stdin:
+        results.write(json.dumps(runtime.invoke(json.loads(line)), default=str) + "\n")
+        results.flush()
+
+
+def fork_server(channel: socket.socket) -> None:
+    """Fork a warm environment per request on the channel (stdin, a Unix socket), or stop and reap one.
+
+    A fork request is {"cwd", "env", "fresh"} with the environment's socket, which becomes its stdin and
+    stdout; the answer is {"pid"}. The environment gets a session and process group of its own, and the
+    function's environment variables only; with "fresh" (its code brings its own AWS SDK) it runs this file
+    anew instead. {"kill": pid} stops an environment and its process group; the answer is {"exit_code"}.
+    An environment is reaped only then, so its pid cannot be reused while the caller may still name it.
+    """
+    import boto3  # what every environment would import first, and what makes its first client
+
+    boto3.session.Session(aws_access_key_id="-", aws_secret_access_key="-", region_name="us-east-1").client(
+        "sts", endpoint_url="http://127.0.0.1:9")
+    while True:
+        header, fds, _, _ = socket.recv_fds(channel, LENGTH_DIGITS, 1)
+        if not header:
+            return
+        while len(header) < LENGTH_DIGITS:
+            header += channel.recv(LENGTH_DIGITS - len(header))
+        body = b""
+        while len(body) < int(header):
+            body += channel.recv(int(header) - len(body))
+        request = json.loads(body)
+        if "kill" in request:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(request["kill"], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            _, status = os.waitpid(request["kill"], 0)
+            answer = {"exit_code": os.waitstatus_to_exitcode(status)}
+        else:
+            pid = os.fork()
+            if pid == 0:  # the child serves invocations until its stdin ends, then exits, never returning here
+                exit_code = 1
+                try:
+                    channel.close()
+                    _become_environment(fds[0], request)
+                    exit_code = 0
+                finally:
+                    os._exit(exit_code)
+            os.close(fds[0])
+            answer = {"pid": pid}
+        channel.sendall(json.dumps(answer).encode() + b"\n")
+
+
+def _become_environment(fd: int, request: dict[str, Any]) -> None:
+    """In a forked child: the environment's session, standard streams, folder and variables; then serve
+    invocations until stdin ends."""
+    os.setsid()
+    os.dup2(fd, 0)
+    os.dup2(fd, 1)
+    os.close(fd)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    os.chdir(request["cwd"])
+    if request["fresh"]:
+        os.execve(sys.executable, [sys.executable, __file__], request["env"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    time.tzset()
+    sys.dont_write_bytecode = True
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    sys.stdout, sys.stderr = (io.TextIOWrapper(io.FileIO(number, "w", closefd=False), write_through=True)
+                              for number in (1, 2))  # unbuffered, as PYTHONUNBUFFERED makes them
+    serve_warm()
+
+
 def main(argv: list[str]) -> None:
+    if argv[1:] == ["--fork-server"]:
+        fork_server(socket.socket(fileno=0))
+        return
     if len(argv) == 3:  # one invocation: REQUEST RESULT, its output on stdout
         with open(argv[1]) as stream:
             outcome = _Runtime().invoke(json.load(stream))
@@ -89,11 +179,7 @@ def main(argv: list[str]) -> None:
             json.dump(outcome, stream, default=str)
         os.replace(argv[2] + ".partial", argv[2])
         os._exit(0)  # Lambda freezes the process after the handler returns; leftover threads must not keep it
-    results = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    runtime = _Runtime()
-    for line in sys.stdin:
-        results.write(json.dumps(runtime.invoke(json.loads(line)), default=str) + "\n")
-        results.flush()
+    serve_warm()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import select
-import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runner import LENGTH_DIGITS
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
 FINISHING_SECONDS = 2.0
 """How long the end of a command lets running invocations finish by themselves before stopping them."""
 INIT_SECONDS = 10.0
-"""How long the runtime may take to start and import the handler, on top of the timeout."""
+"""How long a new environment may take to import the handler, on top of its first invocation's timeout."""
 
 _INHERITED = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 
@@ -47,6 +47,69 @@ class Invocation:
         return self.error is None and not self.timed_out
 
 
+class _ForkServer:
+    """The process (lambda_runner.py --fork-server) every environment of this process is forked from, so each
+    starts with the AWS SDK already imported; started at first use, it ends when this process does."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channel: socket.socket | None = None
+
+    def ask(self, request: Mapping[str, Any], environment_end: socket.socket | None = None) -> dict[str, Any]:
+        body = json.dumps(request).encode()
+        with self._lock:
+            if self._channel is None:
+                self._channel, server_end = socket.socketpair()
+                with server_end:
+                    subprocess.Popen([sys.executable, str(RUNNER), "--fork-server"], stdin=server_end.fileno(),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                self._replies = self._channel.makefile("rb")
+            fds = [] if environment_end is None else [environment_end.fileno()]
+            socket.send_fds(self._channel, [f"{len(body):0{LENGTH_DIGITS}d}".encode() + body], fds)
+            answer: dict[str, Any] = json.loads(self._replies.readline())
+        return answer
+
+
+_FORK_SERVER = _ForkServer()
+
+
+class _Environment:
+    """One execution environment: a process forked by the fork server, its stdin and stdout one socket."""
+
+    def __init__(self, code_dir: str, environment: Mapping[str, str]) -> None:
+        self._socket, environment_end = socket.socketpair()
+        with environment_end:
+            fresh = any(Path(code_dir, package).exists() for package in ("boto3", "botocore"))
+            self.pid: int = _FORK_SERVER.ask({"cwd": code_dir, "env": dict(environment), "fresh": fresh},
+                                             environment_end)["pid"]
+        self._results = self._socket.makefile("rb")
+        self._lock = threading.Lock()
+        self.exit_code: int | None = None
+        """How the process ended, once stopped."""
+
+    def run(self, request: Mapping[str, Any], seconds: float) -> tuple[dict[str, Any] | None, bool]:
+        """Send one request: its outcome (None when the runtime ended without one), and whether it ran out of
+        time and was stopped."""
+        try:
+            self._socket.sendall(json.dumps(request).encode() + b"\n")
+        except OSError:
+            return None, False
+        ready, _, _ = select.select([self._socket], [], [], seconds)
+        line = self._results.readline() if ready else b""
+        if not line:
+            self.stop()
+            return None, not ready
+        outcome: dict[str, Any] = json.loads(line)
+        return outcome, False
+
+    def stop(self) -> None:
+        """Stop the process and its process group (once; the fork server reaps it)."""
+        with self._lock:
+            if self.exit_code is None:
+                self.exit_code = _FORK_SERVER.ask({"kill": self.pid})["exit_code"]
+        self._socket.close()
+
+
 class LocalLambda:
     """One function: its code folder, handler, timeout and environment, and its warm execution environments.
 
@@ -55,10 +118,10 @@ class LocalLambda:
     """
 
     def __init__(self, function: FunctionState, runtime_environment: Mapping[str, str], log_dir: Path,
-                 timeout_seconds: float | None = None, running: set[subprocess.Popen[bytes]] | None = None) -> None:
+                 timeout_seconds: float | None = None, running: set[_Environment] | None = None) -> None:
         self.function = function
         self._running = running if running is not None else set()
-        self._idle: list[subprocess.Popen[bytes]] = []
+        self._idle: list[_Environment] = []
         self._lock = threading.Lock()
         self.timeout_seconds = float(timeout_seconds if timeout_seconds is not None else function.timeout_seconds)
         self._runtime_environment = dict(runtime_environment)
@@ -104,19 +167,18 @@ class LocalLambda:
                        **({} if event is None else {"event": event})}
             with self._lock:
                 process = self._idle.pop() if self._idle else None
+            init_seconds = 0.0 if process else INIT_SECONDS
             if process is None:
-                process = subprocess.Popen([sys.executable, str(RUNNER)], cwd=self.function.code_dir,
-                                           env=self.environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                           stderr=subprocess.DEVNULL, start_new_session=True)
+                process = _Environment(self.function.code_dir, self.environment())
             self._running.add(process)
             try:
-                outcome, timed_out = _run(process, request, INIT_SECONDS + (seconds or self.timeout_seconds))
+                outcome, timed_out = process.run(request, init_seconds + (seconds or self.timeout_seconds))
             finally:
                 self._running.discard(process)
             if outcome is not None and not timed_out:
                 with self._lock:
                     self._idle.append(process)
-            error = _error_of(outcome, process.returncode, timed_out)
+            error = _error_of(outcome, process.exit_code, timed_out)
             seconds = time.monotonic() - started
             if capture_output:
                 return Invocation(request_id, error, timed_out, seconds, None, log_file.read_text(errors="replace"))
@@ -127,35 +189,7 @@ class LocalLambda:
         with self._lock:
             idle, self._idle = self._idle, []
         for process in idle:
-            _kill(process)
-
-
-def _run(process: subprocess.Popen[bytes], request: dict[str, Any], seconds: float) -> tuple[dict[str, Any] | None,
-                                                                                          bool]:
-    """Send one request to an environment: its outcome (None when the runtime ended without one), and
-    whether it ran out of time and was stopped."""
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        process.stdin.write(json.dumps(request).encode() + b"\n")
-        process.stdin.flush()
-    except BrokenPipeError:
-        return None, False
-    ready, _, _ = select.select([process.stdout], [], [], seconds)
-    if not ready:
-        _kill(process)
-        return None, True
-    line = process.stdout.readline()
-    if not line:
-        _kill(process)
-        return None, False
-    outcome: dict[str, Any] = json.loads(line)
-    return outcome, False
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+            process.stop()
 
 
 def _error_of(outcome: dict[str, Any] | None, exit_code: int | None, timed_out: bool) -> str | None:
@@ -177,7 +211,7 @@ class FunctionRegistry:
         self._log_dir = Path(log_dir)
         self._timeout_seconds = timeout_seconds
         self._by_name: dict[str, LocalLambda] = {}
-        self._running: set[subprocess.Popen[bytes]] = set()
+        self._running: set[_Environment] = set()
 
     def add(self, function: FunctionState, environment: Mapping[str, str] | None = None) -> None:
         """Make a function invokable (again, with its latest settings), with extra runtime variables."""
@@ -206,8 +240,7 @@ class FunctionRegistry:
         while self._running and time.monotonic() < deadline:
             time.sleep(0.05)
         for process in list(self._running):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            process.stop()
         for function in self._by_name.values():
             function.stop()
 
