@@ -3,7 +3,7 @@
 The scenarios app (apps/scenarios_app.py) is synthesized once for every worker and run (player_support.synthesized); every
 command then gets that cloud assembly through --app, as `cdk deploy --app cdk.out` would.
 Each test has its own local API (short timings) and its own state folder. The handler functions the
-in-process commands run check their endpoints' and jobs' status every 0.05 to 0.2 s (the player's own
+commands run check their endpoints' and jobs' status every 0.05 to 0.2 s (the player's own
 pauses, 0.2 to 1 s, are for a person's deploy).
 """
 
@@ -27,9 +27,11 @@ HANDLER_WAITS = {schema.ENV_WAIT_FIRST_SECONDS: "0.05", schema.ENV_WAIT_MAX_SECO
 
 @pytest.fixture(autouse=True)
 def short_handler_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The functions of the commands run in this process pause 0.05 to 0.2 s between status checks."""
+    """The functions of the commands, in this process or in a subprocess, pause 0.05 to 0.2 s between status
+    checks (the player's environment overrides its functions' settings)."""
     for name, value in HANDLER_WAITS.items():
-        monkeypatch.setitem(cloud_session.LOCAL_HANDLER_SETTINGS, name, value)
+        assert name in cloud_session.LOCAL_HANDLER_SETTINGS
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="session")

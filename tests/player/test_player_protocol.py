@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from player_support import LocalDeployment
 
+from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
 
 SILENT_FUNCTION = '''
@@ -33,12 +34,28 @@ def handler(event, context):
 '''
 
 
-def write_assembly(folder: Path, service_timeout: str, sleep_seconds: str) -> Path:
+SETTINGS_FUNCTION = '''
+import json
+import os
+import urllib.request
+
+
+def handler(event, context):
+    waits = [os.environ[name] for name in ("NEPTUNE_ML_ENDPOINT_WAIT_FIRST_SECONDS",
+                                           "NEPTUNE_ML_ENDPOINT_WAIT_MAX_SECONDS")]
+    body = json.dumps({"Status": "SUCCESS", "PhysicalResourceId": "waits-" + "-".join(waits),
+                       "StackId": event["StackId"], "RequestId": event["RequestId"],
+                       "LogicalResourceId": event["LogicalResourceId"], "Data": {}}).encode()
+    urllib.request.urlopen(urllib.request.Request(event["ResponseURL"], data=body, method="PUT"))
+'''
+
+
+def write_assembly(folder: Path, service_timeout: str, sleep_seconds: str, code: str = SILENT_FUNCTION) -> Path:
     """A one-stack assembly: an inline function and one endpoint resource served by it."""
     folder.mkdir()
     template = {"Resources": {
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Handler": "index.handler", "Timeout": 30, "Code": {"ZipFile": SILENT_FUNCTION}}},
+            "Handler": "index.handler", "Timeout": 30, "Code": {"ZipFile": code}}},
         "Endpoint": {"Type": "Custom::NeptuneMlEndpoint", "Properties": {
             "ServiceToken": {"Fn::GetAtt": ["Function", "Arn"]}, "ServiceTimeout": service_timeout,
             "SleepSeconds": sleep_seconds}},
@@ -84,3 +101,20 @@ def test_no_answer_within_the_service_timeout_fails_the_resource(silent: LocalDe
     assert "did not receive a response from your Custom Resource within 1 s" in failed[0]
     assert played.events("Endpoint")[-1] == "DELETE_COMPLETE"
     assert played.events("Silent")[-1] == "ROLLBACK_COMPLETE"
+
+
+@pytest.mark.parametrize(("overridden", "physical_id"), [(True, "waits-0.05-0.2"), (False, "waits-0.2-1")])
+def test_the_functions_pause_as_the_players_environment_says_else_0_2_to_1_s(
+        api: LocalNeptuneMlApi, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        overridden: bool, physical_id: str) -> None:
+    if not overridden:  # tests/player/conftest.py sets both for every test
+        monkeypatch.delenv(schema.ENV_WAIT_FIRST_SECONDS)
+        monkeypatch.delenv(schema.ENV_WAIT_MAX_SECONDS)
+    assembly = write_assembly(tmp_path / "assembly", "3600", "0", code=SETTINGS_FUNCTION)
+    deployment = LocalDeployment(api, assembly, tmp_path / "state", capsys)
+
+    played = deployment.deploy("Silent")
+
+    assert played.exit_code == 0, played.output
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["deployment"]["stacks"]["Silent"]["resources"]["Endpoint"]["physical_id"] == physical_id

@@ -28,7 +28,8 @@ from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 from neptune_ml_endpoint.schema import ENV_WAIT_FIRST_SECONDS, ENV_WAIT_MAX_SECONDS
 
 LOCAL_HANDLER_SETTINGS = {ENV_WAIT_FIRST_SECONDS: "0.2", ENV_WAIT_MAX_SECONDS: "1"}
-"""Status checks 0.2 s apart, growing to 1 s: the local API answers in seconds, not minutes."""
+"""Status checks 0.2 s apart, growing to 1 s: the local API answers in seconds, not minutes. A variable of
+the same name in the player's environment overrides each."""
 NOWHERE = "http://127.0.0.1:9"
 """Where AWS clients without a local stand-in are sent, so that none reaches AWS."""
 
@@ -75,7 +76,8 @@ class CloudSession:
         self._stubs.start()
         if self._rules_file is not None and self._rules_file.exists():
             self._stubs.put_rules(json.loads(self._rules_file.read_text()))
-        environment = {**fake_credentials(), **LOCAL_HANDLER_SETTINGS, **self._receiver.env(), **self._stubs.env()}
+        settings = {name: os.environ.get(name, value) for name, value in LOCAL_HANDLER_SETTINGS.items()}
+        environment = {**fake_credentials(), **settings, **self._receiver.env(), **self._stubs.env()}
         self._registry = FunctionRegistry(environment, self._log_dir, self._function_timeout)
         polls = PollLog(self._registry, self._receiver.responses)
         self._poller = RulePoller(self._stubs, polls.invoke, self._poll_seconds, self._announce)
