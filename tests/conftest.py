@@ -9,6 +9,10 @@ collect the same order, so none reads the cache itself: another run may be writi
 in that order, so a long file starts early instead of leaving one worker running alone at the
 end. Files never timed keep their collection order, after the timed ones; a run without
 workers keeps the collection order.
+
+The test files that synthesize CDK apps in their own process (tests/constructs, tests/review) go to one
+worker together, as one unit: each process that first uses aws-cdk-lib starts its JavaScript runtime and
+loads the library (about 8 s of CPU), which the other workers are spared.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# A call of a deprecated aws-cdk-lib API fails the synth that makes it, here and in the apps the tests synthesize.
+os.environ["JSII_DEPRECATED"] = "fail"
 os.environ.pop("AWS_PROFILE", None)
 
 DURATIONS_KEY = "neptune-ml-endpoint/test-durations"
@@ -40,8 +46,32 @@ _KNOWN = pytest.StashKey[dict[str, float]]()
 """The durations the cache held when this session first asked (controller only)."""
 
 
+CDK_TEST_FOLDERS = ("tests/constructs/", "tests/review/")
+CDK_UNIT = "aws-cdk-lib"
+
+
 def _file_of(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
+
+
+def _unit_of(nodeid: str) -> str:
+    """What one worker runs whole: the test's file, or every test file that synthesizes CDK apps."""
+    file = _file_of(nodeid)
+    return CDK_UNIT if file.startswith(CDK_TEST_FOLDERS) else file
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadfile hands out units (_unit_of) instead of files; any other --dist is xdist's own."""
+    if config.option.dist != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadUnitScheduling(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit_of(nodeid)
+
+    return LoadUnitScheduling(config, log)
 
 
 def _cache(config: pytest.Config) -> pytest.Cache | None:
@@ -67,15 +97,15 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A pytest-xdist worker orders the test files by their tests' last durations, longest first."""
+    """A pytest-xdist worker orders the units (_unit_of) by their tests' last durations, longest first."""
     durations: dict[str, float] = getattr(config, "workerinput", {}).get(DURATIONS_KEY) or {}
     if not durations:
         return
-    per_file: defaultdict[str, float] = defaultdict(float)
+    per_unit: defaultdict[str, float] = defaultdict(float)
     for item in items:
-        per_file[_file_of(item.nodeid)] += durations.get(item.nodeid, 0.0)
-    # A stable sort: the tests of a file stay together and in order, as do files of equal time.
-    items.sort(key=lambda item: -per_file[_file_of(item.nodeid)])
+        per_unit[_unit_of(item.nodeid)] += durations.get(item.nodeid, 0.0)
+    # A stable sort: the tests of a unit stay together and in order, as do units of equal time.
+    items.sort(key=lambda item: (-per_unit[_unit_of(item.nodeid)], _unit_of(item.nodeid)))
 
 
 class _DurationRecorder:
