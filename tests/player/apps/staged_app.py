@@ -13,7 +13,7 @@ shared = cdk.Stack(stage, "Shared")
 NeptuneMlEndpoint(shared, "Endpoint", cluster=existing_cluster(shared, "shared"),
                   ml_model_training_job_id="shared-job", endpoint_id="staged-shared")
 serving = cdk.Stack(stage, "Serving")
-serving.add_dependency(shared)
+serving.add_stack_dependency(shared)
 NeptuneMlEndpoint(serving, "Endpoint", cluster=existing_cluster(serving, "serving"),
                   ml_model_training_job_id="serving-job", endpoint_id="staged-serving")
 app.synth()
