@@ -54,6 +54,7 @@ class _ForkServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._channel: socket.socket | None = None
+        self._replies: Any = None
 
     def ask(self, request: Mapping[str, Any], environment_end: socket.socket | None = None) -> dict[str, Any]:
         body = json.dumps(request).encode()
@@ -98,16 +99,17 @@ class _Environment:
         line = self._results.readline() if ready else b""
         if not line:
             self.stop()
+            self._socket.close()
             return None, not ready
         outcome: dict[str, Any] = json.loads(line)
         return outcome, False
 
     def stop(self) -> None:
-        """Stop the process and its process group (once; the fork server reaps it)."""
+        """Stop the process and its process group (once; the fork server reaps it). Its socket stays open: a
+        thread awaiting the outcome in run() sees it end and closes it."""
         with self._lock:
             if self.exit_code is None:
                 self.exit_code = _FORK_SERVER.ask({"kill": self.pid})["exit_code"]
-        self._socket.close()
 
 
 class LocalLambda:
