@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from neptune_ml_endpoint.local.cloudformation.cli import local_api
 
 
@@ -46,3 +48,23 @@ def test_another_program_holding_the_pid_is_left_alone(tmp_path: Path) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_start_interrupted_before_it_completes_leaves_no_api_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answering: list[str] = []
+    real_answers = local_api.answers
+
+    def interrupted_once_up(url: str) -> bool:  # Ctrl-C arrives just as the new API first answers
+        if real_answers(url):
+            answering.append(url)
+            raise KeyboardInterrupt
+        return False
+
+    monkeypatch.setattr(local_api, "answers", interrupted_once_up)
+
+    with pytest.raises(KeyboardInterrupt):
+        local_api.start_background_api(tmp_path / "api.log")
+
+    assert answering, "the API never answered, so the interruption proves nothing"
+    assert not real_answers(answering[0]), "the API whose start was interrupted still runs, recorded nowhere"

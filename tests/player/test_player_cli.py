@@ -6,10 +6,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from player_support import APPS, LocalDeployment
+from player_support import APPS, STACK_NAME, LocalDeployment
 
 from neptune_ml_endpoint.local.__main__ import main
 from neptune_ml_endpoint.local.cloudformation.cli import local_api
@@ -173,3 +175,33 @@ def test_a_parameter_without_a_name_is_a_usage_error(capsys: pytest.CaptureFixtu
 
     assert exited.value.code == 2
     assert "[STACK:]NAME=VALUE" in capsys.readouterr().err
+
+
+def test_when_the_background_api_is_gone_deploy_creates_the_stack_anew_in_a_new_one(
+        deployment: LocalDeployment) -> None:
+    assert deployment.run("deploy", "Base", api_url=False).exit_code == 0
+    gone = StateStore(deployment.state_dir).load().api_process
+    assert gone is not None
+    os.kill(gone.pid, signal.SIGTERM)
+    _wait_until(lambda: not local_api.answers(gone.url))
+
+    played = deployment.run("deploy", "Base", api_url=False)
+    api_process = StateStore(deployment.state_dir).load().api_process
+    try:
+        assert played.exit_code == 0, played.output
+        assert f"The local Neptune ML API at {gone.url} no longer answers" in played.output
+        assert "(no changes)" not in played.output
+        assert api_process is not None and api_process.url != gone.url
+        assert len(local_api.endpoint_ids(api_process.url)) == 2  # the stack's endpoints exist again
+        assert played.events(STACK_NAME)[-1] == "CREATE_COMPLETE"
+    finally:
+        assert deployment.run("destroy", app=False, api_url=False).exit_code == 0
+        if api_process is not None and local_api.answers(api_process.url):
+            os.kill(api_process.pid, signal.SIGTERM)
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.05)

@@ -288,9 +288,10 @@ class Player:
         for url in recorded:
             if local_api.answers(url):
                 return url
-        if state.stacks:
-            self._say(f"⚠️  The local Neptune ML API at {recorded[0]} no longer answers, so the endpoints it "
-                      "held are gone; starting a new one.")
+        if state.stacks:  # what they created went with it: they are created anew, nothing is adopted
+            self._say(f"⚠️  The local Neptune ML API at {recorded[0]} no longer answers, so the endpoints and "
+                      f"jobs it held are gone; starting a new one and creating {', '.join(state.stacks)} anew.")
+            state.stacks.clear()
         process = local_api.start_background_api(self.store.state_dir / "local-api.log")
         state.api_process = process
         self._say(f"Started the local Neptune ML API at {process.url} (pid {process.pid}, log "

@@ -97,14 +97,18 @@ def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
         )
     url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LocalApiError(f"The local Neptune ML API stopped at start; see {log_file}")
-        if answers(url):
-            return ApiProcess(url=url, pid=process.pid, log_file=str(log_file), token=token)
-        time.sleep(0.2)
-    process.kill()
-    raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise LocalApiError(f"The local Neptune ML API stopped at start; see {log_file}")
+            if answers(url):
+                return ApiProcess(url=url, pid=process.pid, log_file=str(log_file), token=token)
+            time.sleep(0.2)
+        raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
+    except BaseException:  # not started (Ctrl-C included): nothing would record its pid, so it goes now
+        process.kill()
+        process.wait()
+        raise
 
 
 def stop_background_api(api: ApiProcess) -> str:
