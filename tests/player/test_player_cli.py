@@ -15,6 +15,7 @@ from player_support import APPS, STACK_NAME, LocalDeployment
 
 from neptune_ml_endpoint.local.__main__ import main
 from neptune_ml_endpoint.local.cloudformation.cli import local_api
+from neptune_ml_endpoint.local.cloudformation.cli.synth import failure_message
 from neptune_ml_endpoint.local.cloudformation.engine.state import StateStore
 
 
@@ -27,6 +28,7 @@ def test_a_synth_error_names_the_property_and_exits_non_zero_without_a_traceback
 
     assert completed.returncode == 1
     assert "instance_type (InstanceType): 'm5.xlarge' is not an ML instance type" in completed.stdout
+    assert "(invalid_app.py, line 12)" in completed.stdout  # the app's line that declared it
     assert "Traceback" not in completed.stdout + completed.stderr
     assert not (tmp_path / "state" / "state.json").exists()
     assert not (tmp_path / "state" / ".lock").exists()
@@ -63,7 +65,10 @@ def test_destroy_with_nothing_deployed_succeeds(deployment: LocalDeployment) -> 
     played = deployment.destroy()
 
     assert played.exit_code == 0
-    assert "Nothing to destroy" in played.output
+    assert "Nothing to destroy (state: " in played.output
+    named = deployment.destroy("SecondStack")
+    assert named.exit_code == 0
+    assert "Nothing to destroy: SecondStack is not deployed (state: " in named.output
 
 
 def test_an_unknown_stack_is_refused_with_the_stacks_there_are(deployment: LocalDeployment) -> None:
@@ -205,3 +210,16 @@ def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the condition never held"
         time.sleep(0.05)
+
+
+def test_an_exception_in_the_apps_own_code_is_reported_with_its_file_and_line() -> None:
+    output = "\n".join([
+        "Traceback (most recent call last):",
+        '  File "/home/me/project/app.py", line 12, in <module>',
+        "    count = int(app.node.try_get_context('count'))",
+        f'  File "{sys.prefix}/lib/python3.11/site-packages/aws_cdk/__init__.py", line 3, in x',
+        "ValueError: invalid literal for int() with base 10: 'abc'",
+        "Subprocess exited with error 1",
+    ])
+
+    assert failure_message(output) == "invalid literal for int() with base 10: 'abc' (app.py, line 12)"

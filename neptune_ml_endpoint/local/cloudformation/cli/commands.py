@@ -309,7 +309,8 @@ class Player:
         state = self.store.load()
         names = [n for n in state.stacks if not self.options.stacks or n in self.options.stacks]
         if not names:
-            self._say(f"Nothing to destroy (state: {self.store.path}).")
+            which = f": {', '.join(self.options.stacks)} is not deployed" if self.options.stacks else ""
+            self._say(f"Nothing to destroy{which} (state: {self.store.path}).")
         status = 0
         with self._progress, Interruption(self._say) as interruption, self._session() as session:
             for name in reversed(names):

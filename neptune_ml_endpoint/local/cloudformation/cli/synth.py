@@ -13,6 +13,9 @@ from pathlib import Path
 _ANNOTATION_ERROR = re.compile(r"^\[Error at (?P<path>[^\]]+)\] (?P<message>.+)$")
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?(?P<kind>[A-Za-z_]\w*(?:Error|Exception)): (?P<message>.+)$")
 _NOISE = ("Traceback (most recent call last)", "Subprocess exited with error", "File \"")
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_LIBRARY_FOLDERS = (str(Path(__file__).resolve().parents[3]), "site-packages", "/lib/python", "<frozen ")
+"""Where frames are not the app's own: this package, installed packages, the standard library."""
 
 
 PINNED_CDK_CLI = "aws-cdk@2.1148.1"
@@ -77,6 +80,8 @@ def failure_message(output: str) -> str:
         return "\n".join(dict.fromkeys(annotations))
     exceptions = [m for m in map(_EXCEPTION_LINE.match, lines) if m]
     if exceptions:
-        return exceptions[-1]["message"]
+        app_frames = [m for m in map(_FRAME.match, lines) if m and not any(f in m["file"] for f in _LIBRARY_FOLDERS)]
+        where = f" ({Path(app_frames[-1]['file']).name}, line {app_frames[-1]['line']})" if app_frames else ""
+        return exceptions[-1]["message"] + where
     meaningful = [line for line in lines if not line.startswith((" ", "\t")) and not line.startswith(_NOISE)]
     return "\n".join(meaningful[-10:]) or "cdk synth failed without a message"
