@@ -55,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
         from neptune_ml_endpoint.local.cloudformation.cli.commands import Player, PlayerOptions
     except ModuleNotFoundError as missing:
         print(f"❌  {COMMAND} deploy, update and destroy need the package {missing.name!r} of the package's local "
-              "extra: pip install 'neptune-ml-endpoint[local]'", file=sys.stderr)
+              "extra: pip install 'neptune-ml-endpoint[local]' (from a wheel: pip install '<wheel file>[local]')",
+              file=sys.stderr)
         return 1
     player = Player(PlayerOptions(
         project_dir=Path.cwd(), state_dir=args.state_dir, app=getattr(args, "app", None),
