@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,45 +22,45 @@ from neptune_ml_endpoint.local.__main__ import main
 STARTUP_SECONDS = 30.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _lines(stream: IO[str]) -> queue.Queue[str]:
-    """The stream's lines, read in a background thread so waiting for one can time out."""
-    lines: queue.Queue[str] = queue.Queue()
+def _lines(stream: IO[str]) -> queue.Queue[str | None]:
+    """The stream's lines, read in a background thread so waiting for one can time out; None at its end."""
+    lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
         for line in stream:
             lines.put(line)
+        lines.put(None)
 
     threading.Thread(target=read, daemon=True).start()
     return lines
 
 
-def _wait_for(lines: queue.Queue[str], words: str, timeout: float = STARTUP_SECONDS) -> str:
+def _wait_for(lines: queue.Queue[str | None], words: str, timeout: float = STARTUP_SECONDS) -> str:
     deadline = time.monotonic() + timeout
+    seen: list[str] = []
     while True:
         line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        assert line is not None, f"the process ended before it logged {words!r}: {''.join(seen)}"
         if words in line:
             return line
+        seen.append(line)
 
 
 @contextlib.contextmanager
-def _serving(*options: str) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], str, str]]:
-    """`serve` on a free port with these options: (process, its log lines, its URL, its listening line)."""
-    port = _free_port()
+def _serving(*options: str) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str | None], str, str]]:
+    """`serve` on a port the system picks, with these options: (process, its log lines, its URL, its listening
+    line)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "neptune_ml_endpoint.local", "serve", "--port", str(port), *options],
+        [sys.executable, "-m", "neptune_ml_endpoint.local", "serve", "--port", "0", *options],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stderr is not None
     lines = _lines(process.stderr)
     try:
-        listening = _wait_for(lines, f"listening on http://127.0.0.1:{port}")
-        yield process, lines, f"http://127.0.0.1:{port}", listening
+        listening = _wait_for(lines, "listening on http://127.0.0.1:")
+        url = re.search(r"http://127\.0\.0\.1:\d+", listening)
+        assert url is not None, listening
+        yield process, lines, url.group(0), listening
     finally:
         if process.poll() is None:
             process.kill()
@@ -68,14 +68,14 @@ def _serving(*options: str) -> Iterator[tuple[subprocess.Popen[str], queue.Queue
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], str]]:
+def served() -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str | None], str]]:
     with _serving("--creating-seconds", "0.05", "--fault", "throttle,operation=ListMLEndpoints") as running:
         yield running[:3]
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_serve_answers_boto3_and_stops_cleanly_on_a_signal(
-    served: tuple[subprocess.Popen[str], queue.Queue[str], str], stop_signal: signal.Signals
+    served: tuple[subprocess.Popen[str], queue.Queue[str | None], str], stop_signal: signal.Signals
 ) -> None:
     process, lines, url = served
     client = make_client(url)

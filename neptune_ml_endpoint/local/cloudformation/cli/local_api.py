@@ -9,9 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +35,7 @@ JOB_KINDS = ("data_processing", "model_training", "model_transform")
 RUNNING = ("InProgress", "Stopping")
 STOPPED, ALREADY_GONE, NOT_RECOGNISED = "stopped", "already gone", "not recognised"
 _SERVE_MODULE = "neptune_ml_endpoint.local"
+_LISTENING = re.compile(r"listening on (http://[^\s]+)")
 
 
 class LocalApiError(RuntimeError):
@@ -84,24 +85,24 @@ def answers(url: str) -> bool:
 
 
 def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
-    """Start `serve` (with serve_options) on a free port in its own session, logging to log_file, and wait
-    until it answers."""
-    port = _free_port()
+    """Start `serve` (with serve_options) on a port the system picks, in its own session, logging to log_file,
+    and wait until it answers at the address it logs."""
     token = secrets.token_hex(16)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a") as log:
+        start = log.tell()
         process = subprocess.Popen(
-            [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", str(port),
+            [sys.executable, "-m", _SERVE_MODULE, "serve", "--host", HOST, "--port", "0",
              "--instance-token", token, *serve_options],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    url = f"http://{HOST}:{port}"
     deadline = time.monotonic() + START_SECONDS
     try:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise LocalApiError(f"The local Neptune ML API stopped at start; see {log_file}")
-            if answers(url):
+            url = _listening_url(log_file, start)
+            if url is not None and answers(url):
                 return ApiProcess(url=url, pid=process.pid, log_file=str(log_file), token=token)
             time.sleep(0.2)
         raise LocalApiError(f"The local Neptune ML API did not answer within {START_SECONDS:g} s; see {log_file}")
@@ -109,6 +110,14 @@ def start_background_api(log_file: Path, *serve_options: str) -> ApiProcess:
         process.kill()
         process.wait()
         raise
+
+
+def _listening_url(log_file: Path, start: int) -> str | None:
+    """The address the API logged, after `start` in its log, once it listens."""
+    with log_file.open("rb") as log:
+        log.seek(start)
+        found = _LISTENING.search(log.read().decode(errors="replace"))
+    return found.group(1) if found else None
 
 
 def stop_background_api(api: ApiProcess) -> str:
@@ -153,9 +162,3 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
