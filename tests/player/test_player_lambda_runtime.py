@@ -40,6 +40,10 @@ def handler(event, context):
     seen = {"pid": os.getpid(), "calls": calls, "variable": os.environ.get("FUNCTION_VARIABLE"),
             "caller_variable": os.environ.get("CALLER_ONLY_VARIABLE"), "cwd": os.getcwd(),
             "boto3": getattr(boto3, "MARK", "the runtime's"), "region": boto3.session.Session().region_name}
+    if hasattr(boto3, "client"):  # the default session's, which the runtime's environments share models with
+        seen["client_region"] = boto3.client("events").meta.region_name
+        credentials = boto3.DEFAULT_SESSION.get_credentials()
+        seen["access_key"] = credentials.access_key if credentials else None
     with open(event["report"], "w") as stream:
         json.dump(seen, stream)
 '''
@@ -98,6 +102,22 @@ def test_an_environment_has_its_functions_variables_only_and_stays_warm(
     assert first["region"] == "eu-west-1" and first["cwd"] == str(code)
     assert first["boto3"] == "the runtime's"
     assert (second["pid"], second["calls"]) == (first["pid"], 2)  # the same warm environment
+
+
+def test_each_environment_resolves_its_own_region_and_credentials(code: Path, tmp_path: Path) -> None:
+    seen = []
+    for region, key in (("eu-west-1", "KEY-ONE"), ("ap-south-1", "KEY-TWO")):
+        state = FunctionState(f"arn:aws:lambda:{region}:123456789012:function:runtime-test", "runtime-test",
+                              "index.handler", 2, {}, str(code))
+        local = LocalLambda(state, {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ACCESS_KEY_ID": key,
+                                    "AWS_SECRET_ACCESS_KEY": "secret"}, tmp_path / "logs")
+        try:
+            seen.append(seen_by(local, tmp_path))
+        finally:
+            local.stop()
+
+    assert [(one["client_region"], one["access_key"]) for one in seen] == [("eu-west-1", "KEY-ONE"),
+                                                                            ("ap-south-1", "KEY-TWO")]
 
 
 def test_a_timed_out_invocation_stops_its_environment_and_what_it_started(function: LocalLambda,

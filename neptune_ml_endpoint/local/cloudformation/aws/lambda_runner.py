@@ -30,6 +30,8 @@ from typing import Any
 
 LENGTH_DIGITS = 8
 """A request to the fork server is its JSON's length in this many digits, the JSON, and the environment's socket."""
+PRELOADED_SERVICES = ("neptunedata", "events", "lambda")
+"""The AWS services whose API models the fork server reads for every environment: those the handler calls."""
 
 
 class LambdaContext:
@@ -112,6 +114,16 @@ def fork_server(channel: socket.socket) -> None:
 
     boto3.session.Session(aws_access_key_id="-", aws_secret_access_key="-", region_name="us-east-1").client(
         "sts", endpoint_url="http://127.0.0.1:9")
+    # boto3.client() in an environment uses this default session: its API models are read once, here. Nothing
+    # else of it is settled before the fork (credentials, region), so each environment's variables decide those.
+    import botocore.session
+
+    default = botocore.session.get_session()
+    boto3.setup_default_session(botocore_session=default)
+    loader = default.get_component("data_loader")
+    for service in PRELOADED_SERVICES:
+        loader.load_service_model(service, "service-2")
+        loader.load_service_model(service, "endpoint-rule-set-1")
     while True:
         header, fds, _, _ = socket.recv_fds(channel, LENGTH_DIGITS, 1)
         if not header:
