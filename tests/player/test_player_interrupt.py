@@ -79,19 +79,19 @@ def event_line(logical_id: str, status: str) -> Callable[[str], bool]:
     return lambda line: f"| {status} " in line and line.rstrip().endswith(")") and f"| {logical_id}" in line
 
 
-def stop_invocations_in(code_root: Path) -> None:
-    """Kill the Lambda invocations a killed deploy left behind: those working in its copies of function code
-    (found through /proc where there is one; elsewhere they end with their own timeout)."""
-    if not Path("/proc").is_dir():
-        return
-    for process in Path("/proc").iterdir():
-        try:
-            working_folder = Path(os.readlink(process / "cwd"))
-        except OSError:
-            continue
-        if process.name.isdigit() and working_folder.is_relative_to(code_root):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(process.name), signal.SIGKILL)
+def invocations_left_in(code_root: Path, within: float = 10.0) -> list[int]:
+    """The processes still working in a deploy's copies of function code after `within` seconds (found
+    through /proc where there is one; elsewhere none are found)."""
+    deadline = time.monotonic() + within
+    while True:
+        working = []
+        for process in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+            with contextlib.suppress(OSError):
+                if process.name.isdigit() and Path(os.readlink(process / "cwd")).is_relative_to(code_root):
+                    working.append(int(process.name))
+        if not working or time.monotonic() > deadline:
+            return working
+        time.sleep(0.1)
 
 
 def recorded_endpoints(store: StateStore) -> set[str]:
@@ -165,7 +165,8 @@ def test_each_answer_is_saved_at_once_so_even_a_killed_deploy_leaves_nothing_unr
     assert stack.resources[transform].pending_request  # recorded before its Create was sent
     api_process = store.load().api_process
     assert api_process is not None
-    stop_invocations_in(deployment.state_dir / "functions")
+    # The killed command's Lambda environments went with it (its fork server stops them when it ends).
+    assert invocations_left_in(deployment.state_dir / "functions") == []
 
     destroyed = deployment.run("destroy", app=False, api_url=False)
 

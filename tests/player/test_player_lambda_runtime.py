@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +153,27 @@ def test_code_that_brings_its_own_aws_sdk_gets_it_not_the_runtimes(function: Loc
     seen = seen_by(function, tmp_path)
 
     assert seen["boto3"] == "bundled" and seen["region"] == "eu-west-1"
+
+
+def test_environments_end_with_the_process_that_ran_them(code: Path, tmp_path: Path) -> None:
+    child_file = tmp_path / "child.pid"
+    script = (
+        "from pathlib import Path\n"
+        "from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import LocalLambda\n"
+        "from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState\n"
+        f"state = FunctionState('arn:aws:lambda:us-east-1:123456789012:function:f', 'f', 'index.handler', 60, {{}}, "
+        f"{str(code)!r})\n"
+        f"LocalLambda(state, {{}}, Path({str(tmp_path / 'logs')!r})).invoke("
+        f"{{'sleep': 60, 'child_file': {str(child_file)!r}}})\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 20
+        while not child_file.is_file() or not child_file.read_text():
+            assert runner.poll() is None and time.monotonic() < deadline, "the handler never started its child"
+            time.sleep(0.05)
+    finally:
+        runner.kill()  # as a command killed with SIGKILL: nothing of it runs to clean up
+        runner.wait()
+
+    assert gone(int(child_file.read_text())), "the environment outlived the process that ran it"

@@ -108,7 +108,9 @@ def fork_server(channel: socket.socket) -> None:
     stdout; the answer is {"pid"}. The environment gets a session and process group of its own, and the
     function's environment variables only; with "fresh" (its code brings its own AWS SDK) it runs this file
     anew instead. {"kill": pid} stops an environment and its process group; the answer is {"exit_code"}.
-    An environment is reaped only then, so its pid cannot be reused while the caller may still name it.
+    An environment is reaped only then, so its pid cannot be reused while the caller may still name it. When
+    the channel ends (the process that asked has ended, even by SIGKILL), every environment still running is
+    stopped too.
     """
     import boto3  # what every environment would import first, and what makes its first client
 
@@ -124,9 +126,12 @@ def fork_server(channel: socket.socket) -> None:
     for service in PRELOADED_SERVICES:
         loader.load_service_model(service, "service-2")
         loader.load_service_model(service, "endpoint-rule-set-1")
+    environments: set[int] = set()
     while True:
         header, fds, _, _ = socket.recv_fds(channel, LENGTH_DIGITS, 1)
-        if not header:
+        if not header:  # the process that ran the environments has ended: so do they, whatever they were doing
+            for pid in environments:
+                _kill(pid)
             return
         while len(header) < LENGTH_DIGITS:
             header += channel.recv(LENGTH_DIGITS - len(header))
@@ -135,13 +140,8 @@ def fork_server(channel: socket.socket) -> None:
             body += channel.recv(int(header) - len(body))
         request = json.loads(body)
         if "kill" in request:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(request["kill"], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            _, status = os.waitpid(request["kill"], 0)
-            answer = {"exit_code": os.waitstatus_to_exitcode(status)}
+            environments.discard(request["kill"])
+            answer = {"exit_code": _kill(request["kill"])}
         else:
             pid = os.fork()
             if pid == 0:  # the child serves invocations until its stdin ends, then exits, never returning here
@@ -153,8 +153,20 @@ def fork_server(channel: socket.socket) -> None:
                 finally:
                     os._exit(exit_code)
             os.close(fds[0])
+            environments.add(pid)
             answer = {"pid": pid}
         channel.sendall(json.dumps(answer).encode() + b"\n")
+
+
+def _kill(pid: int) -> int:
+    """Stop an environment and its process group, and reap it: its exit code."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
 
 
 def _become_environment(fd: int, request: dict[str, Any]) -> None:
