@@ -28,6 +28,7 @@ import pytest
 # pytest-xdist worker rewrites and compiles every test module anew (about 3 s of CPU each), and every Python
 # process the tests start (the CLI, the local API) compiles the package again. __pycache__ is ignored by git.
 sys.dont_write_bytecode = False
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))  # the helpers every test folder shares
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")

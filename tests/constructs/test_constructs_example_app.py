@@ -13,6 +13,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from assembly_cache import cached_assembly, package_sources
 from aws_cdk.assertions import Template
 from constructs_support import joined_text, resources, run_command
 
@@ -124,24 +125,29 @@ def test_bad_context_values_are_reported_by_the_construct(setting: str, value: s
 
 
 @pytest.mark.skipif(not CDK_CLI.exists(), reason="the pinned CDK CLI is not installed (npm ci)")
-def test_cdk_synth_with_the_pinned_cli(tmp_path: Path) -> None:
+def test_cdk_synth_with_the_pinned_cli() -> None:
     env = {
         **os.environ,
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20",
     }
-    command = [str(CDK_CLI), "synth", "--quiet", "--output", str(tmp_path / "cdk.out")]
-    result = run_command(
-        [*command, "--context", f"{PREFIX}instanceCount=2"], cwd=REPOSITORY, env=env, timeout=180
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    context = ["--context", f"{PREFIX}instanceCount=2"]
+
+    def cdk_synth(output: Path) -> None:
+        result = run_command([str(CDK_CLI), "synth", "--quiet", "--output", str(output), *context],
+                             cwd=REPOSITORY, env=env, timeout=180)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    assembly = cached_assembly("example-app", [REPOSITORY / "app.py", REPOSITORY / "cdk.json", *package_sources()],
+                               " ".join(context), cdk_synth)  # synthesized again once any of them changes
+
     stack_name = cdk_json_context()[f"{PREFIX}stackName"]
-    template = json.loads((tmp_path / "cdk.out" / f"{stack_name}.template.json").read_text())
+    template = json.loads((assembly / f"{stack_name}.template.json").read_text())
     endpoints = [r for r in template["Resources"].values() if r["Type"] == RESOURCE_TYPE]
     assert [e["Properties"]["InstanceCount"] for e in endpoints] == [2, 2]
-    assert_no_lint_errors(tmp_path / "cdk.out" / f"{stack_name}.template.json",
-                          tmp_path / "cdk.out" / f"{cdk_json_context()[PREFIX + 'workflowStackName']}.template.json")
+    assert_no_lint_errors(assembly / f"{stack_name}.template.json",
+                          assembly / f"{cdk_json_context()[PREFIX + 'workflowStackName']}.template.json")
 
 
 def test_the_workflow_stack_goes_from_the_export_to_an_endpoint_and_a_data_version_retrains() -> None:

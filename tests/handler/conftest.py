@@ -8,20 +8,16 @@ a LocalNeptuneMlApi. Handler settings are shortened so every test takes about a 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
+import lambda_fixtures  # shared with tests/reliability (tests/support)
 import pytest
 from handler_driver import FAST, SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
 from neptune_ml_endpoint.local.cloudformation.aws.eventbridge_lambda import LocalCloudStubs
 from neptune_ml_endpoint.local.cloudformation.aws.response_receiver import ResponseReceiver
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-import lambda_fixtures  # shared with tests/reliability
 
 handler_module = lambda_fixtures.handler_module
 receiver = lambda_fixtures.receiver

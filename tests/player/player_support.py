@@ -2,54 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import importlib.metadata
 import json
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from assembly_cache import cached_assembly, package_sources
 
-import neptune_ml_endpoint
 from neptune_ml_endpoint.local.__main__ import main
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.cloudformation.cli.synth import PINNED_CDK_CLI, synthesize
+from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 APPS = Path(__file__).resolve().parent / "apps"
-ASSEMBLY_CACHE = Path(__file__).resolve().parents[2] / "build" / "test-assemblies"
 STACK_NAME = "PlayerTest"
 POLL_SECONDS = "0.3"
 
 
 def synthesized(app_file: str) -> Path:
-    """The cloud assembly of one of apps/, synthesized once for every test process and every run
-    while nothing it is made of changes: the apps, the package outside local/, the CDK versions.
-
-    pytest-xdist workers share it: the first takes the lock and synthesizes, the others wait."""
-    key = hashlib.sha256(f"{importlib.metadata.version('aws-cdk-lib')} {PINNED_CDK_CLI} {sys.executable}".encode())
-    package = Path(neptune_ml_endpoint.__file__).parent
-    sources = [*sorted(APPS.glob("*.py")),
-               *sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       and package / "local" not in p.parents)]
-    for source in sources:
-        key.update(str(source.relative_to(source.parents[1])).encode() + b"\0" + source.read_bytes())
-    folder = ASSEMBLY_CACHE / f"{Path(app_file).stem}-{key.hexdigest()[:16]}"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with (folder.parent / f"{folder.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "cdk.out" / "manifest.json").is_file():
-            with contextlib.suppress(FileNotFoundError):
-                shutil.rmtree(folder)
-            folder.mkdir()
-            synthesize(folder, folder / "cdk.out.partial", app=f"{sys.executable} {APPS / app_file}")
-            (folder / "cdk.out.partial").rename(folder / "cdk.out")
-    return folder / "cdk.out"
+    """The cloud assembly of one of apps/, synthesized with the pinned CLI once while nothing it is made of
+    changes (assembly_cache): the apps, the package outside local/, the CDK versions."""
+    app = f"{sys.executable} {APPS / app_file}"
+    return cached_assembly(Path(app_file).stem, [*sorted(APPS.glob("*.py")), *package_sources()], app,
+                           lambda output: synthesize(output.parent, output, app=app))
 
 
 @dataclass(frozen=True)
