@@ -13,9 +13,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from assembly_cache import cached_assembly, package_sources
 from aws_cdk.assertions import Template
 from constructs_support import joined_text, resources, run_command
+from result_cache import cached_assembly, package_sources
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.schema import RESOURCE_TYPE

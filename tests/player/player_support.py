@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from assembly_cache import cached_assembly, package_sources
+from result_cache import cached_assembly, package_sources
 
 from neptune_ml_endpoint.local.__main__ import main
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
@@ -23,7 +23,7 @@ POLL_SECONDS = "0.3"
 
 def synthesized(app_file: str) -> Path:
     """The cloud assembly of one of apps/, synthesized with the pinned CLI once while nothing it is made of
-    changes (assembly_cache): the apps, the package outside local/, the CDK versions."""
+    changes (result_cache): the apps, the package outside local/, the CDK versions."""
     app = f"{sys.executable} {APPS / app_file}"
     return cached_assembly(Path(app_file).stem, [*sorted(APPS.glob("*.py")), *package_sources()], app,
                            lambda output: synthesize(output.parent, output, app=app))

@@ -20,6 +20,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from result_cache import cached_folder
 from review_support import ROOT, every_prop_stack, example_app, jobs_stack
 
 CHECKOV_ENV = ROOT / ".venv" / "checkov"
@@ -70,26 +71,37 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def reports(templates: dict[str, Path]) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """checkov's passed, failed and skipped checks of each template, from one offline run."""
+    """checkov's passed, failed and skipped checks of each template, from one offline run (kept in the test
+    cache while the templates and checkov's version are the same)."""
     executable = checkov_executable()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("BC_", "PRISMA_"))}
     env["BC_SKIP_MAPPING"] = "TRUE"
-    command = [str(executable), "--framework", "cloudformation", "--output", "json", "--compact",
-               "--skip-download"]
-    for path in templates.values():
-        command += ["--file", str(path)]
-    started = time.monotonic()
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
-    print(f"checkov {pinned_checkov_version()} on {len(templates)} templates: "
-          f"{time.monotonic() - started:.1f} s")
-    assert result.returncode in (0, 1), result.stderr[-3000:]
-    report = json.loads(result.stdout)
+    options = ["--framework", "cloudformation", "--output", "json", "--compact", "--skip-download"]
+    copies = {name: f"{name.replace(' ', '-')}.template.json" for name in templates}
+
+    def run_checkov(folder: Path) -> None:
+        command = [str(executable), *options]
+        for name, path in templates.items():
+            (folder / copies[name]).write_bytes(path.read_bytes())
+            command += ["--file", str(folder / copies[name])]
+        started = time.monotonic()
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False,
+                                cwd=folder)
+        print(f"checkov {pinned_checkov_version()} on {len(templates)} templates: "
+              f"{time.monotonic() - started:.1f} s")
+        assert result.returncode in (0, 1), result.stderr[-3000:]
+        (folder / "report.json").write_text(result.stdout)
+
+    key = [pinned_checkov_version().encode(), " ".join(options).encode(),
+           *(copies[name].encode() + b"\0" + path.read_bytes() for name, path in templates.items())]
+    folder = cached_folder("checkov", key, run_checkov)
+    report = json.loads((folder / "report.json").read_text())
     assert report["summary"]["parsing_errors"] == 0, report["summary"]
     by_template: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for name, path in templates.items():
+    for name in templates:
         by_template[name] = {
             outcome: [check for check in report["results"].get(f"{outcome}_checks", [])
-                      if Path(check["file_abs_path"]) == path]
+                      if Path(check["file_abs_path"]).name == copies[name]]
             for outcome in ("passed", "failed", "skipped")
         }
     return by_template
