@@ -12,11 +12,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 .PHONY: install test demo synth lint package-check bench reliability clean
 
 # make test runs pytest in PYTEST_WORKERS pytest-xdist workers (0: in this process). The tests
-# often wait (on servers, polls, subprocesses), so four workers beat three on two cores. Each
+# often wait (on servers, polls, subprocesses), so six workers beat four on two cores. Each
 # test file runs whole on one worker (--dist loadfile): module fixtures are made once and each
 # reliability figure comes from one worker. Files go out longest first, by the durations the
 # last run kept in .pytest_cache (tests/conftest.py), instead of xdist's most-tests-first order.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 6
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The hypothesis profile of tests/reliability/test_reliability_properties.py: everyday (30 random
