@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from neptune_ml_endpoint.local import COMMAND
@@ -58,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
               "extra: pip install 'neptune-ml-endpoint[local]' (from a wheel: pip install '<wheel file>[local]')",
               file=sys.stderr)
         return 1
+    sys.unraisablehook = _quiet_about_a_stopped_aws_cdk_runtime(sys.unraisablehook)
     player = Player(PlayerOptions(
         project_dir=Path.cwd(), state_dir=args.state_dir, app=getattr(args, "app", None),
         context=dict(getattr(args, "context", [])), parameters=dict(getattr(args, "parameters", [])),
@@ -71,6 +73,21 @@ def _run(args: argparse.Namespace) -> int:
         print("\nInterrupted while no resource request was under way; the state holds everything deployed.",
               file=sys.stderr)
         return 130
+
+
+def _quiet_about_a_stopped_aws_cdk_runtime(
+        default: Callable[[sys.UnraisableHookArgs], object]) -> Callable[[sys.UnraisableHookArgs], object]:
+    """A Ctrl-C in a terminal also stops the JavaScript runtime aws-cdk-lib started to read the assembly; its
+    stop at exit then finds the pipe closed. That is expected, not an error to print after the command's own
+    messages; anything else goes to `default`."""
+
+    def hook(unraisable: sys.UnraisableHookArgs) -> object:
+        stopping = getattr(unraisable.object, "__qualname__", "") == "_NodeProcess.stop"
+        if stopping and issubclass(unraisable.exc_type, OSError):
+            return None
+        return default(unraisable)
+
+    return hook
 
 
 def _parameter(text: str) -> tuple[str, str]:
