@@ -6,17 +6,15 @@ before its first step, or a cold start's decisions are lost.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from handler_driver import SHORT_SETTINGS, CloudFormation
 
 from neptune_ml_endpoint.constructs.bundling import build_handler_bundle
-
-RUNNER = Path(__file__).resolve().parents[2] / "neptune_ml_endpoint" / "local" / "cloudformation" / "aws" / "lambda_runner.py"
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import LocalLambda
+from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
+from neptune_ml_endpoint.local.cloudformation.testing import FUNCTION_NAME, SERVICE_TOKEN
 
 
 def test_first_invocation_logs_its_decisions_and_no_secrets(cloudformation: CloudFormation,
@@ -24,18 +22,17 @@ def test_first_invocation_logs_its_decisions_and_no_secrets(cloudformation: Clou
     bundle = tmp_path / "asset"
     build_handler_bundle(bundle)
     event = cloudformation.event("Create", cloudformation.properties(Id="logged-endpoint"))
-    request = {"code_dir": str(bundle), "handler": "index.handler", "function_name": "handler",
-               "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:handler",
-               "request_id": "request-1", "timeout_seconds": 60, "event": event}
-    (tmp_path / "request.json").write_text(json.dumps(request))
-    env = {**os.environ, **SHORT_SETTINGS, **cloudformation.receiver.env(), **cloudformation.stubs.env()}
+    environment = {**os.environ, **SHORT_SETTINGS, **cloudformation.receiver.env(), **cloudformation.stubs.env()}
+    function = LocalLambda(FunctionState(SERVICE_TOKEN, FUNCTION_NAME, "index.handler", 60, {}, str(bundle)),
+                           environment, tmp_path / "logs")
+    try:
+        invocation = function.invoke(event, capture_output=True)
+    finally:
+        function.stop()
 
-    run = subprocess.run([sys.executable, str(RUNNER), str(tmp_path / "request.json"), str(tmp_path / "result.json")],
-                         check=False, cwd=bundle, env=env, capture_output=True, text=True, timeout=60)
-
-    assert json.loads((tmp_path / "result.json").read_text())["status"] == "ok", run.stdout + run.stderr
+    log = invocation.output
+    assert invocation.succeeded, log
     assert cloudformation.only_answer(event)["Status"] == "SUCCESS"
-    log = run.stdout
     assert "[INFO]" in log and "logged-endpoint" in log, log
     assert "Create" in log
     assert "X-Amz-Signature" not in log and cloudformation.receiver.url_for("x").split("?")[0] not in log

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from neptune_ml_endpoint.local.cloudformation.aws.lambda_runner import trace_header
 from neptune_ml_endpoint.local.cloudformation.aws.lambda_runtime import LocalLambda
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState
 
@@ -41,7 +42,8 @@ def handler(event, context):
     print("printed by the handler")
     seen = {"pid": os.getpid(), "calls": calls, "variable": os.environ.get("FUNCTION_VARIABLE"),
             "caller_variable": os.environ.get("CALLER_ONLY_VARIABLE"), "cwd": os.getcwd(),
-            "boto3": getattr(boto3, "MARK", "the runtime's"), "region": boto3.session.Session().region_name}
+            "boto3": getattr(boto3, "MARK", "the runtime's"), "region": boto3.session.Session().region_name,
+            "trace": os.environ.get("_X_AMZN_TRACE_ID"), "request_id": context.aws_request_id}
     if hasattr(boto3, "client"):  # the default session's, which the runtime's environments share models with
         seen["client_region"] = boto3.client("events").meta.region_name
         credentials = boto3.DEFAULT_SESSION.get_credentials()
@@ -84,7 +86,6 @@ def function(code: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     local.stop()
 
 
-
 def seen_by(local: LocalLambda, tmp_path: Path, **event: object) -> dict[str, object]:
     """What the handler saw in one invocation that succeeded."""
     report = tmp_path / "report.json"
@@ -104,6 +105,7 @@ def test_an_environment_has_its_functions_variables_only_and_stays_warm(
     assert first["region"] == "eu-west-1" and first["cwd"] == str(code)
     assert first["boto3"] == "the runtime's"
     assert (second["pid"], second["calls"]) == (first["pid"], 2)  # the same warm environment
+    assert first["trace"] == trace_header(str(first["request_id"])) != second["trace"]  # one per invocation
 
 
 def test_each_environment_resolves_its_own_region_and_credentials(code: Path, tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Lambda's retries and lost deliveries for the job resource types: a killed invocation run again, an
 answer refused at first.
 
-The function is killed (SIGKILL, in its own process) once Neptune has accepted its Start or Cancel, so
+The function is killed (SIGKILL, with the execution environment it runs in) once Neptune has accepted its Start or Cancel, so
 it never answers; Lambda then delivers the same event again. The retry must find what the first try
 started: one job for the configuration, one answer; a retried Delete answers once the job has stopped.
 Under an explicit Id that the retry cannot prove its own, the request fails and the job is left alone
@@ -10,9 +10,8 @@ Under an explicit Id that the retry cannot prove its own, the request fails and 
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -84,15 +83,6 @@ def _accepted(ledger: JobLedger, operation: str) -> bool:
     return any(r.operation == operation and r.status_code == 200 for r in ledger.api.requests()[ledger.since:])
 
 
-def _kill_when(process: subprocess.Popen[str], condition: Callable[[], bool]) -> None:
-    end = time.monotonic() + KILL_WITHIN_SECONDS
-    while not condition():
-        assert process.poll() is None, "the function ended before it could be killed"
-        assert time.monotonic() < end, "the function never reached the moment to kill it"
-        time.sleep(0.005)
-    process.kill()
-    process.wait()
-
 
 def _wait_until_start_recorded(ledger: JobLedger) -> None:
     """A slow answer is recorded once sent, after its delay; wait for it before counting starts."""
@@ -117,9 +107,9 @@ def test_a_job_create_killed_midway_and_retried_starts_one_job_and_answers_once(
     event = job_event(jobs, kind.resource_type, "Create", properties, logical_id="Killed")
     key = jobs.key_of(event)
 
-    _kill_when(start_invocation(event, seconds=30.0),
-               (lambda: bool(set(api.job_ids(kind.api_kind)) - by_hand)) if "before" in moment
-               else (lambda: _accepted(ledger, kind.start)))
+    moment_to_kill = ((lambda: bool(set(api.job_ids(kind.api_kind)) - by_hand)) if "before" in moment
+                      else (lambda: _accepted(ledger, kind.start)))
+    start_invocation(event, seconds=30.0).kill_when(moment_to_kill, KILL_WITHIN_SECONDS)
     assert jobs.receiver.responses(key) == [], "the killed invocation answered"
 
     retried = answer_job_once(jobs, event)  # Lambda delivers the same event again
@@ -144,8 +134,8 @@ def test_an_explicit_id_job_create_killed_midway_and_retried_never_starts_a_seco
     properties = base_properties(kind, api.url, {}) | {"Id": "nightly-killed"}
     event = job_event(jobs, kind.resource_type, "Create", properties, logical_id="KilledExplicit")
 
-    _kill_when(start_invocation(event, seconds=30.0),
-               (lambda: _marked_created(jobs)) if adopted else (lambda: bool(api.job_ids(kind.api_kind))))
+    moment_to_kill = (lambda: _marked_created(jobs)) if adopted else (lambda: bool(api.job_ids(kind.api_kind)))
+    start_invocation(event, seconds=30.0).kill_when(moment_to_kill, KILL_WITHIN_SECONDS)
     retried = answer_job_once(jobs, event)
 
     _wait_until_start_recorded(ledger)
@@ -191,7 +181,7 @@ def test_a_job_delete_killed_midway_and_retried_answers_once_the_job_stopped(
     event = job_event(jobs, kind.resource_type, "Delete", properties, logical_id="Doomed",
                       physical_id=created.physical_id)
 
-    _kill_when(start_invocation(event, seconds=30.0), lambda: _accepted(ledger, kind.cancel))
+    start_invocation(event, seconds=30.0).kill_when(lambda: _accepted(ledger, kind.cancel), KILL_WITHIN_SECONDS)
 
     retried = answer_job_once(jobs, event)
 

@@ -1,6 +1,6 @@
 """Lambda's retries and lost deliveries: a killed invocation run again, an answer refused at first.
 
-The function is killed (SIGKILL, in its own process) once Neptune has accepted its call, so
+The function is killed (SIGKILL, with the execution environment it runs in) once Neptune has accepted its call, so
 it never answers; Lambda then delivers the same event again. The retry must adopt what the
 first try started: one endpoint, one answer. A ResponseURL that refuses the first delivery
 must still get the answer, once.
@@ -8,9 +8,8 @@ must still get the answer, once.
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
@@ -65,15 +64,6 @@ def _create_answered(api: LocalNeptuneMlApi) -> bool:
     return any(r.operation == "CreateMLEndpoint" and r.status_code == 200 for r in api.requests())
 
 
-def _kill_when(process: subprocess.Popen[str], condition: Callable[[], bool]) -> None:
-    end = time.monotonic() + KILL_WITHIN_SECONDS
-    while not condition():
-        assert process.poll() is None, "the function ended before it could be killed"
-        assert time.monotonic() < end, "the function never reached the moment to kill it"
-        time.sleep(0.005)
-    process.kill()
-    process.wait()
-
 
 @pytest.mark.parametrize("moment", ["create-performed-before-its-answer", "create-answered-while-waiting"])
 def test_a_create_killed_midway_and_retried_makes_one_endpoint_and_one_answer(
@@ -86,8 +76,8 @@ def test_a_create_killed_midway_and_retried_makes_one_endpoint_and_one_answer(
     event = cloudformation.event("Create", cloudformation.properties())
     key = cloudformation.key_of(event)
 
-    _kill_when(start_invocation(event, seconds=30.0),
-               lambda: _create_performed(api) if "before" in moment else _create_answered(api))
+    moment_to_kill = _create_performed if "before" in moment else _create_answered
+    start_invocation(event, seconds=30.0).kill_when(lambda: moment_to_kill(api), KILL_WITHIN_SECONDS)
     assert cloudformation.receiver.responses(key) == [], "the killed invocation answered"
 
     retried = answer_once(cloudformation, event)  # Lambda delivers the same event again
@@ -118,8 +108,8 @@ def test_an_explicit_id_create_killed_midway_and_retried_never_makes_a_second_en
     properties = cloudformation.properties(Id="ep-killed-explicit")
     event = cloudformation.event("Create", properties)
 
-    _kill_when(start_invocation(event, seconds=30.0),
-               (lambda: _marked_created(cloudformation)) if adopted else (lambda: _create_performed(api)))
+    moment_to_kill = (lambda: _marked_created(cloudformation)) if adopted else (lambda: _create_performed(api))
+    start_invocation(event, seconds=30.0).kill_when(moment_to_kill, KILL_WITHIN_SECONDS)
     retried = answer_once(cloudformation, event)
 
     _wait_until_create_recorded(api)
@@ -148,8 +138,9 @@ def test_a_delete_killed_midway_and_retried_leaves_nothing(
     api.timings = Timings(creating=0.1, updating=0.1, deleting=CREATING_SECONDS)
     event = cloudformation.event("Delete", properties, physical_id="ep-killed-delete")
 
-    _kill_when(start_invocation(event, seconds=30.0),
-               lambda: any(r.operation == "DeleteMLEndpoint" and r.status_code == 200 for r in api.requests()))
+    start_invocation(event, seconds=30.0).kill_when(
+        lambda: any(r.operation == "DeleteMLEndpoint" and r.status_code == 200 for r in api.requests()),
+        KILL_WITHIN_SECONDS)
 
     retried = answer_once(cloudformation, event)
 

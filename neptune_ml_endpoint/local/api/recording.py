@@ -19,6 +19,8 @@ class RecordedRequest:
     method: str = ""
     path: str = ""
     error_code: str | None = None
+    trace_id: str | None = None
+    """The X-Amzn-Trace-Id header: in Lambda (and the local player), which invocation sent the request."""
 
 
 @dataclass

@@ -154,6 +154,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
         self.server.request_log.append(RecordedRequest(
             operation=reply.operation, endpoint_id=reply.endpoint_id, status_code=reply.status,
             at=arrived, fault=reply.fault, method=self.command, path=self.path, error_code=reply.error_code,
+            trace_id=self.headers.get("X-Amzn-Trace-Id"),
         ))
         LOGGER.info("%s", _log_line(self.command, self.path, reply, seconds))
 

@@ -1,18 +1,14 @@
 """The local CloudFormation for tests and benchmarks (the commands never import it): the handler driven
-in-process, one resource played by the engine, warm Lambda environments, the handler in processes of its
-own (main), and the doubles (refused deliveries, call recordings)."""
+in-process, one resource played by the engine, warm Lambda environments, and the doubles (refused
+deliveries, call recordings)."""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import sys
 import tempfile
 import time
-import traceback
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -317,63 +313,3 @@ class LocalCloud:
                 raise TimeoutError(f"{operation} #{count} for {endpoint_id} did not happen within {timeout} s")
             time.sleep(0.01)
         return done[count - 1]
-
-
-# --- the handler in processes of its own, counting its Neptune Data API calls ----------------------------
-
-def main(argv: list[str]) -> int:
-    """SECONDS < event.json: one invocation; prints {"calls": {operation: count}}. With --concurrent,
-    events.json holds a list: the handler is imported once, then one process is forked per event, each
-    its own execution environment; prints their results, in order. The environment comes from the caller."""
-    import boto3
-
-    seconds = float(argv[0])
-    sys.path.insert(0, str(HANDLER_DIR))
-    import index
-
-    calls: Counter[str] = Counter()
-    boto3.setup_default_session()
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
-        "before-send.neptunedata", lambda event_name, **_: calls.update([event_name.rsplit(".", 1)[-1]]))
-    for service in ("neptunedata", "lambda", "events", "logs"):  # models loaded once, before any fork
-        boto3.client(service, endpoint_url="http://127.0.0.1:9")
-
-    def invoke(event: dict[str, Any]) -> dict[str, Any]:
-        calls.clear()
-        index.handler(event, LambdaContext(seconds))
-        return {"calls": dict(calls)}
-
-    loaded = json.load(sys.stdin)
-    if "--concurrent" not in argv:
-        print(json.dumps(invoke(loaded)))
-        return 0
-    children: list[tuple[int, int]] = []
-    for event in loaded:  # this process has no threads yet, so forking is safe
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_end)
-            result: dict[str, Any] = {"calls": {}, "error": "the invocation raised; see stderr"}
-            try:
-                result = invoke(event)
-            except Exception:
-                traceback.print_exc()
-                raise
-            finally:  # the child always reports and ends here, never returning into the parent's code
-                with os.fdopen(write_end, "w") as pipe:
-                    json.dump(result, pipe)
-                os._exit(0)
-        os.close(write_end)
-        children.append((pid, read_end))
-    results = []
-    for pid, read_end in children:
-        with os.fdopen(read_end) as pipe:
-            results.append(json.loads(pipe.read() or '{"error": "no result"}'))
-        os.waitpid(pid, 0)
-    print(json.dumps(results))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

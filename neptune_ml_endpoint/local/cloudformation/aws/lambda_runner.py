@@ -4,7 +4,6 @@ imported into before the function's code (its asset carries its own copy of the 
     python lambda_runner.py                  warm (in the function's code folder): each line on stdin is one
                                              invocation's request (JSON), its output goes to the request's log
                                              file, its result is a line on stdout
-    python lambda_runner.py REQUEST RESULT   one invocation, its output on stdout
     python lambda_runner.py --fork-server    what lambda_runtime.py starts: imports the AWS SDK for Python, as
                                              Lambda's runtime provides it, once; then forks each warm environment
                                              (see fork_server)
@@ -53,6 +52,13 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+def trace_header(request_id: str) -> str:
+    """The trace header Lambda gives an invocation in _X_AMZN_TRACE_ID, its Root made from the RequestId:
+    botocore sends it with each of the invocation's calls (X-Amzn-Trace-Id), which tells them apart."""
+    digits = request_id.replace("-", "")
+    return f"Root=1-{digits[:8]}-{digits[8:32]};Sampled=0"
+
+
 class _Runtime:
     """The runtime's state in one environment: the log handler and, after the first invocation, the handler."""
 
@@ -82,6 +88,7 @@ class _Runtime:
                 self.handler = getattr(importlib.import_module(module_path.replace("/", ".")), function_name)
             context = LambdaContext(request["timeout_seconds"], request["function_name"], request["function_arn"],
                                     request["request_id"])
+            os.environ["_X_AMZN_TRACE_ID"] = trace_header(request["request_id"])
             outcome = {"status": "ok"} if "event" not in request else {
                 "status": "ok", "result": self.handler(request["event"], context)}
         except Exception as error:  # noqa: BLE001 - the runtime reports every error as the result
@@ -196,13 +203,6 @@ def main(argv: list[str]) -> None:
     if argv[1:] == ["--fork-server"]:
         fork_server(socket.socket(fileno=0))
         return
-    if len(argv) == 3:  # one invocation: REQUEST RESULT, its output on stdout
-        with open(argv[1]) as stream:
-            outcome = _Runtime().invoke(json.load(stream))
-        with open(argv[2] + ".partial", "w") as stream:  # written whole or not at all
-            json.dump(outcome, stream, default=str)
-        os.replace(argv[2] + ".partial", argv[2])
-        os._exit(0)  # Lambda freezes the process after the handler returns; leftover threads must not keep it
     serve_warm()
 
 
