@@ -6,6 +6,7 @@ import json
 import ssl
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.error import URLError
 from urllib.parse import parse_qs, urlsplit
 
@@ -119,3 +120,30 @@ def test_permissions_are_added_listed_and_removed(cloud: LocalCloudStubs) -> Non
     with pytest.raises(functions.exceptions.ResourceNotFoundException):
         functions.remove_permission(FunctionName="demo-Handler", StatementId="EndpointXYZ")
     assert cloud.calls() == ["AddPermission", "AddPermission", "RemovePermission", "RemovePermission"]
+
+
+def test_rules_without_targets_are_on_disk_as_soon_as_put_and_outlive_the_stubs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rules_file = tmp_path / "state" / "eventbridge-rules.json"
+    with LocalCloudStubs(rules_file=rules_file) as first:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", first.url)
+        events = boto3.client("events")
+        events.put_rule(Name="EndpointMarker1", EventPattern='{"source": ["never"]}', State="DISABLED",
+                        Description='{"phase":"created"}')
+        events.put_rule(Name="EndpointPoll1234", ScheduleExpression="rate(1 minute)")
+        events.put_targets(Rule="EndpointPoll1234", Targets=[{"Id": "1", "Arn": "arn:aws:lambda:x", "Input": "{}"}])
+
+        saved = json.loads(rules_file.read_text())  # while the stubs still run, as after a SIGKILL
+
+        assert [(rule["Name"], rule["Description"]) for rule in saved] == [("EndpointMarker1", '{"phase":"created"}')]
+
+    with LocalCloudStubs(rules_file=rules_file) as second:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", second.url)
+        events = boto3.client("events")
+
+        assert [rule.name for rule in second.rules()] == ["EndpointMarker1"]
+        assert events.describe_rule(Name="EndpointMarker1")["Description"] == '{"phase":"created"}'
+
+        events.delete_rule(Name="EndpointMarker1")
+
+        assert not rules_file.exists()

@@ -8,6 +8,7 @@ same way beforehand, with short timings (test_player_background_api shows deploy
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -175,6 +176,38 @@ def test_each_answer_is_saved_at_once_so_even_a_killed_deploy_leaves_nothing_unr
     assert not local_api.answers(api_process.url)
 
 
+def test_a_killed_deploy_leaves_its_creation_markers_so_the_next_deploy_takes_its_explicit_id_over(
+        deployment: LocalDeployment, store: StateStore) -> None:
+    deployment.api.timings = Timings(creating=6.0)  # the create is surely still waiting when the command is killed
+    training = deployment.logical_id("Training")
+    command = RunningCommand(deployment, "deploy", "Base", "--api-url", deployment.api.url)
+    command.wait_for_line(event_line(training, "CREATE_IN_PROGRESS"))
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not any('"phase":"created"' in rule.get("Description", "") for rule in saved_rules(store)):
+        assert time.monotonic() < deadline, "the handler's creation marker never reached the state folder"
+        time.sleep(0.05)
+
+    command.process.kill()  # no handler runs: what is on disk is what EventBridge would have kept
+    command.finish()
+    resumed = deployment.deploy("Base")
+
+    assert resumed.exit_code == 0, resumed.output
+    assert deployment.resource(training)["physical_id"] == TRAINING_ID
+    assert deployment.creates_of(TRAINING_ID) == 1  # taken over as the stack's own, not created again
+    destroyed = deployment.destroy()
+    assert destroyed.exit_code == 0, destroyed.output
+    assert deployment.api.endpoint_ids() == []
+
+
+def saved_rules(store: StateStore) -> list[dict[str, str]]:
+    """The EventBridge rules the state folder keeps (the handler's creation markers)."""
+    try:
+        rules: list[dict[str, str]] = json.loads(store.rules_file.read_text())
+    except FileNotFoundError:
+        return []
+    return rules
+
+
 def test_unanswered_creates_are_recorded_then_sent_again_by_the_next_deploy_without_duplicates(
         deployment: LocalDeployment, store: StateStore) -> None:
     deployment.api.timings = Timings(creating=6.0)  # the creates are surely still waiting at the interrupt
@@ -297,3 +330,4 @@ def test_an_update_given_up_in_flight_is_sent_again_and_adopts_the_endpoint_it_h
     assert deployment.creates_of("player-training-b") == 1  # adopted, not created twice
     assert deployment.api.endpoint_ids() == sorted(["player-training-b", deployment.resource(
         deployment.logical_id("Transform"))["physical_id"]])
+

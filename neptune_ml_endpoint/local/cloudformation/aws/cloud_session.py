@@ -3,7 +3,6 @@ and CloudFormation's side of each request: invoke the service token's function, 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -62,20 +61,17 @@ class CloudSession:
         """rules_file keeps EventBridge rules without targets (the handler's creation markers)
         from one run to the next, as EventBridge would; polling rules end with their run."""
         self._log_dir = Path(log_dir)
-        self._rules_file = rules_file
         self._poll_seconds = poll_seconds
         self._function_timeout = function_timeout
         self._say = say
         self._receiver = ResponseReceiver()
-        self._stubs = LocalCloudStubs()
+        self._stubs = LocalCloudStubs(rules_file=rules_file)
         self._registry: FunctionRegistry | None = None
         self._poller: RulePoller | None = None
 
     def __enter__(self) -> Self:
         self._receiver.start()
         self._stubs.start()
-        if self._rules_file is not None and self._rules_file.exists():
-            self._stubs.put_rules(json.loads(self._rules_file.read_text()))
         settings = {name: os.environ.get(name, value) for name, value in LOCAL_HANDLER_SETTINGS.items()}
         environment = {**fake_credentials(), **settings, **self._receiver.env(), **self._stubs.env()}
         self._registry = FunctionRegistry(environment, self._log_dir, self._function_timeout)
@@ -92,19 +88,8 @@ class CloudSession:
             self._registry.stop_running()
         if self._poller is not None:  # their polls.log lines are written once they end
             self._poller.join_invocations(STOPPED_POLLS_SECONDS)
-        self._save_rules()
         self._stubs.stop()
         self._receiver.stop()
-
-    def _save_rules(self) -> None:
-        if self._rules_file is None:
-            return
-        kept = self._stubs.rules_without_targets()
-        if kept:
-            self._rules_file.parent.mkdir(parents=True, exist_ok=True)
-            self._rules_file.write_text(json.dumps(kept, indent=1))
-        else:
-            self._rules_file.unlink(missing_ok=True)
 
     def add_functions(self, functions: Iterable[FunctionState], region: str) -> None:
         """Make functions invokable, in the stack's region."""

@@ -7,11 +7,13 @@ DescribeRule. Lambda (REST): AddPermission and RemovePermission under /2015-03-3
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import uuid
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
@@ -62,14 +64,25 @@ class StubError(Exception):
 
 
 class LocalCloudStubs(BackgroundHttpServer):
-    """In-memory EventBridge rules and Lambda permissions behind one local HTTP server."""
+    """In-memory EventBridge rules and Lambda permissions behind one local HTTP server.
 
-    def __init__(self, region: str = "us-east-1", account: str = "123456789012", port: int = 0) -> None:
+    With a rules_file, the rules without targets (the handler's creation markers) outlive the server, as
+    EventBridge keeps a rule once PutRule has answered: the file is read at start and written after every
+    change to the rules, so even a command killed with SIGKILL leaves them behind. Rules with targets (polling)
+    end with the server.
+    """
+
+    def __init__(self, region: str = "us-east-1", account: str = "123456789012", port: int = 0,
+                 rules_file: Path | None = None) -> None:
         super().__init__((HOST, port), _StubHandler)
         self.region, self.account = region, account
         self._lock = threading.Lock()
         self._rules: dict[str, RuleSnapshot] = {}
         self._permissions: dict[tuple[str, str], PermissionSnapshot] = {}
+        self._rules_file = rules_file
+        if rules_file is not None and rules_file.is_file():
+            for body in json.loads(rules_file.read_text()):
+                self._put_rule(body)
 
     @property
     def url(self) -> str:
@@ -89,25 +102,27 @@ class LocalCloudStubs(BackgroundHttpServer):
         with self._lock:
             return list(self._permissions.values())
 
-    def rules_without_targets(self) -> list[dict[str, Any]]:
-        """The rules nothing invokes (creation markers), as PutRule bodies: what outlives one run."""
-        with self._lock:
-            return [{key: value for key, value in (("Name", r.name), ("State", r.state), ("Description", r.description),
-                                                   ("EventPattern", r.event_pattern),
-                                                   ("ScheduleExpression", r.schedule_expression)) if value is not None}
-                    for r in self._rules.values() if not r.targets]
-
-    def put_rules(self, bodies: list[dict[str, Any]]) -> None:
-        """Put rules back from rules_without_targets() of an earlier run."""
-        with self._lock:
-            for body in bodies:
-                self._put_rule(body)
-
     def reset(self) -> None:
         """Forget every rule and permission."""
         with self._lock:
             self._rules.clear()
             self._permissions.clear()
+
+    def _save_rules(self) -> None:
+        """Write the rules without targets to the rules file at once (atomically); no file when there are none."""
+        if self._rules_file is None:
+            return
+        kept = [{key: value for key, value in (("Name", r.name), ("State", r.state), ("Description", r.description),
+                                               ("EventPattern", r.event_pattern),
+                                               ("ScheduleExpression", r.schedule_expression)) if value is not None}
+                for r in self._rules.values() if not r.targets]
+        if not kept:
+            self._rules_file.unlink(missing_ok=True)
+            return
+        self._rules_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._rules_file.with_name(self._rules_file.name + ".partial")
+        partial.write_text(json.dumps(kept, indent=1))
+        os.replace(partial, self._rules_file)
 
     def _put_rule(self, body: dict[str, Any]) -> dict[str, Any]:
         name = str(body.get("Name", ""))
@@ -171,7 +186,10 @@ class LocalCloudStubs(BackgroundHttpServer):
                 operation = target.removeprefix("AWSEvents.")
                 if not target.startswith("AWSEvents.") or operation not in _EVENTS_OPERATIONS:
                     raise StubError(400, "UnknownOperationException", f"{target or 'No X-Amz-Target'} is not stubbed")
-                return 200, getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())(body)
+                answer = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", operation).lower())(body)
+                if operation != "DescribeRule":
+                    self._save_rules()
+                return 200, answer
             match = _POLICY_PATH.match(path)
             if match is None:
                 raise StubError(404, "UnknownOperationException", f"{method} {path} is not stubbed")
