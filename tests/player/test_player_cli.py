@@ -150,12 +150,25 @@ def test_the_installed_neptune_ml_local_script_runs_the_command() -> None:
     assert completed.stdout.startswith("usage: neptune-ml-local destroy")
 
 
+def test_reading_the_app_prints_no_banner_about_the_nodejs_release(deployment: LocalDeployment) -> None:
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("JSII_SILENCE")}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "neptune_ml_endpoint.local", "deploy", "NoSuchStack", "--app", str(deployment.assembly),
+         "--state-dir", str(deployment.state_dir)], env=environment, capture_output=True, text=True, timeout=120,
+        check=False)
+
+    assert completed.returncode == 1 and "No stack named NoSuchStack" in completed.stdout, completed.stdout
+    assert "end-of-life" not in completed.stdout + completed.stderr
+
+
 def test_a_second_command_on_the_same_state_is_refused(deployment: LocalDeployment) -> None:
     with StateStore(deployment.state_dir).locked():
         played = deployment.deploy("Base")
 
     assert played.exit_code == 1
-    assert f"Another deploy, update or destroy is using {deployment.state_dir}" in played.output
+    assert (f"Another deploy, update or destroy is using {deployment.state_dir}: wait for it to end, or give this "
+            "command another --state-dir") in played.output
     assert deployment.endpoint_requests() == []
 
 

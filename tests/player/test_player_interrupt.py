@@ -331,3 +331,19 @@ def test_an_update_given_up_in_flight_is_sent_again_and_adopts_the_endpoint_it_h
     assert deployment.api.endpoint_ids() == sorted(["player-training-b", deployment.resource(
         deployment.logical_id("Transform"))["physical_id"]])
 
+
+def test_an_interrupted_destroy_is_carried_on_by_destroy(deployment: LocalDeployment) -> None:
+    deployment.deploy("Base")
+    deployment.api.timings = Timings(deleting=3.0)  # the deletes are surely still waiting at the interrupt
+    interrupt_when(lambda: any(deployment.api.status(i) == "Deleting" for i in deployment.api.endpoint_ids()))
+
+    interrupted = deployment.destroy()
+
+    assert interrupted.exit_code == INTERRUPTED, interrupted.output
+    [hint] = interrupted.lines_with("to carry on")
+    assert f"Run `neptune-ml-local destroy --state-dir {deployment.state_dir}" in hint and " deploy" not in hint
+
+    carried_on = deployment.destroy()
+
+    assert carried_on.exit_code == 0, carried_on.output
+    assert deployment.api.endpoint_ids() == []

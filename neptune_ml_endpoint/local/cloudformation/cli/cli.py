@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from neptune_ml_endpoint.local import COMMAND
 from neptune_ml_endpoint.local.cloudformation.aws.polling import DEFAULT_POLL_SECONDS
+from neptune_ml_endpoint.local.cloudformation.cli.synth import QUIET_JSII
 from neptune_ml_endpoint.local.cloudformation.engine.state import DEFAULT_STATE_DIR
 
 _COMMANDS = {
@@ -60,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     sys.unraisablehook = _quiet_about_a_stopped_aws_cdk_runtime(sys.unraisablehook)
+    for name, value in QUIET_JSII.items():  # before aws-cdk-lib starts its JavaScript runtime
+        os.environ.setdefault(name, value)
     player = Player(PlayerOptions(
         project_dir=Path.cwd(), state_dir=args.state_dir, app=getattr(args, "app", None),
         context=dict(getattr(args, "context", [])), parameters=dict(getattr(args, "parameters", [])),

@@ -139,6 +139,9 @@ class Player:
         try:
             with self.store.locked():
                 return command()
+        except StateBusyError as error:
+            self._say(f"❌  {error}: wait for it to end, or give this command another --state-dir")
+            return 1
         except EXPECTED_ERRORS as error:
             self._say(f"❌  {error}")
             return 1
@@ -240,8 +243,9 @@ class Player:
         return StackEngine(stack.stack_name, send, self._progress,
                            halted=interruption.stopping.is_set, checkpoint=checkpoint)
 
-    def _interrupted(self, state: DeploymentState) -> int:
-        """Say what the state keeps after an interruption; the exit status of a command stopped by SIGINT."""
+    def _interrupted(self, state: DeploymentState, destroying: bool = False) -> int:
+        """Say what the state keeps after an interruption, and how to carry on (a destroy: with destroy); the exit
+        status of a command stopped by SIGINT."""
         self._say(f"⚠️  Interrupted. {self.store.path} records every resource answered so far.")
         pending = [(stack.stack_name, resource) for stack in state.stacks.values()
                    for resource in stack.resources.values() if resource.pending_request]
@@ -255,11 +259,14 @@ class Player:
             where = f" --state-dir {shlex.quote(str(self.options.state_dir))}{where}"
         app = f" --app {shlex.quote(self.options.app)}" if self.options.app else ""
         app += "".join(f" -c {shlex.quote(f'{key}={value}')}" for key, value in self.options.context.items())
-        app += "".join(f" {shlex.quote(stack)}" for stack in self.options.stacks)
-        self._say(f"Run `{COMMAND} deploy{app}{where}` to carry on, or `{COMMAND} destroy{where}` to delete what "
-                  "was deployed"
-                  + (": either first sends each unanswered request again with its RequestId, as Lambda "
-                     "retries an invocation." if pending else "."))
+        stacks = "".join(f" {shlex.quote(stack)}" for stack in self.options.stacks)
+        resend = ("first sends each unanswered request again with its RequestId, as Lambda retries an invocation"
+                  if pending else "")
+        if destroying:
+            self._say(f"Run `{COMMAND} destroy{stacks}{where}` to carry on" + (f": it {resend}." if pending else "."))
+        else:
+            self._say(f"Run `{COMMAND} deploy{app}{stacks}{where}` to carry on, or `{COMMAND} destroy{where}` to "
+                      "delete what was deployed" + (f": either {resend}." if pending else "."))
         return INTERRUPTED_EXIT_STATUS
 
     def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
@@ -315,7 +322,7 @@ class Player:
         with self._progress, Interruption(self._say) as interruption, self._session() as session:
             for name in reversed(names):
                 if interruption.stopping.is_set():
-                    return self._interrupted(state)
+                    return self._interrupted(state, destroying=True)
                 stack = state.stacks[name]
                 _retarget(stack, self._reachable(self.options.api_url or stack.api_url))
                 session.add_functions(stack.functions.values(), stack.region)
@@ -324,7 +331,7 @@ class Player:
                 _keep(state, stack, result.resources, result.leftovers, dict(stack.functions))
                 self.store.save(state)
                 if result.interrupted:
-                    return self._interrupted(state)
+                    return self._interrupted(state, destroying=True)
                 if result.succeeded:  # nothing is left, so _keep forgot the stack
                     self._say(f"✅  {name}: destroyed")
                 else:

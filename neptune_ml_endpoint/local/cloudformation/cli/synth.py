@@ -18,6 +18,11 @@ _LIBRARY_FOLDERS = (str(Path(__file__).resolve().parents[3]), "site-packages", "
 """Where frames are not the app's own: this package, installed packages, the standard library."""
 
 
+QUIET_JSII = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20,22",
+              "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+"""jsii's banners about the Node.js release, which say nothing about the app: off for the app's synth and for the
+aws-cdk-lib the commands read the cloud assembly with."""
+
 PINNED_CDK_CLI = "aws-cdk@2.1148.1"
 """The CDK CLI release the project is tested with (package.json pins the same)."""
 
@@ -48,8 +53,7 @@ def synth_environment() -> dict[str, str]:
     environment = dict(os.environ)
     environment["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")])
     environment["CDK_DISABLE_CLI_TELEMETRY"] = "true"
-    environment["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "18,20,22"
-    environment["JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION"] = "1"
+    environment.update(QUIET_JSII)
     return environment
 
 
