@@ -71,10 +71,10 @@ def test_values_given_before_are_kept_until_given_again(two_stacks: LocalDeploym
 
 
 @pytest.mark.parametrize(("given", "message"), [
-    ("Foo=1", ("Parameters: [Foo] do not exist in the template of any stack: InferenceA (InferenceA) declares "
-               "TrainingJob, BootstrapVersion; InferenceB (InferenceB) declares TrainingJob, InstanceType, "
+    ("Foo=1", ("Parameters: [Foo] do not exist in the template of any stack: InferenceA declares "
+               "TrainingJob, BootstrapVersion; InferenceB declares TrainingJob, InstanceType, "
                "BootstrapVersion")),
-    ("InferenceB:Foo=1", ("Parameters: [Foo] do not exist in the template of InferenceB (InferenceB); "
+    ("InferenceB:Foo=1", ("Parameters: [Foo] do not exist in the template of InferenceB; "
                           "its parameters: TrainingJob, InstanceType, BootstrapVersion")),
     ("InferenceC:TrainingJob=x", "--parameters: no stack named InferenceC in the app (stacks: InferenceA, InferenceB)"),
 ])

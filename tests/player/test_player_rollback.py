@@ -38,6 +38,8 @@ def test_a_failed_update_goes_back_to_the_old_properties(deployment: LocalDeploy
     assert played.events(STACK_NAME) == ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
                                          "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]
     assert "failing-training-job" in played.lines_with("UPDATE_FAILED")[0]
+    [logs] = played.lines_with("The handler's log of each request")
+    assert str(deployment.state_dir / "logs") in logs
     after = deployment.resource(training)
     assert after["properties"] == before["properties"]
     assert after["physical_id"] == TRAINING_ID

@@ -218,7 +218,7 @@ class Player:
         _keep(state, fresh, result.resources, result.leftovers, known)
         self.store.save(state)
         if not result.interrupted:
-            self._report(name, result, state.stacks.get(name))
+            self._report(name, result, state.stacks.get(name), known)
         return result
 
     def _describe(self, plan: StackPlan, functions: Mapping[str, FunctionState]) -> None:
@@ -269,7 +269,8 @@ class Player:
                       "delete what was deployed" + (f": either {resend}." if pending else "."))
         return INTERRUPTED_EXIT_STATUS
 
-    def _report(self, name: str, result: StackResult, stack: StackState | None) -> None:
+    def _report(self, name: str, result: StackResult, stack: StackState | None,
+                functions: Mapping[str, FunctionState]) -> None:
         if not result.changed:
             self._say(f"✅  {name} (no changes)")
         elif result.succeeded:
@@ -278,6 +279,10 @@ class Player:
             self._say(f"❌  {name} failed and was rolled back: {result.status}")
             for logical_id, reason in result.failures:
                 self._say(f"   {logical_id}: {reason}")
+            folders = sorted({str(self.store.log_root / function.function_name) for function in functions.values()})
+            if folders:
+                self._say(f"   The handler's log of each request (every reason whole, with its log URLs): "
+                          f"{', '.join(folders)}")
             return
         if stack is not None and stack.outputs:
             self._say("\nOutputs:")

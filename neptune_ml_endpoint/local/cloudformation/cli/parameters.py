@@ -43,7 +43,7 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
                        if target is None and not any(name in stack.parameter_names for stack in deployed))
     if unclaimed:
         where = (_described(deployed[0]) if len(deployed) == 1 else "any stack: " + "; ".join(
-            f"{stack.stack_name} ({stack.artifact_id}) declares {_names_of(stack)}" for stack in deployed))
+            f"{_named(stack)} declares {_names_of(stack)}" for stack in deployed))
         raise ParameterError(f"Parameters: [{', '.join(unclaimed)}] do not exist in the template of {where}")
 
 
@@ -61,7 +61,12 @@ def _names(target: str, stack: StackTemplate) -> bool:
 
 
 def _described(stack: StackTemplate) -> str:
-    return f"{stack.stack_name} ({stack.artifact_id}); its parameters: {_names_of(stack)}"
+    return f"{_named(stack)}; its parameters: {_names_of(stack)}"
+
+
+def _named(stack: StackTemplate) -> str:
+    """The stack's name, and its artifact id (what the CDK CLI calls it) when that differs."""
+    return stack.stack_name if stack.artifact_id == stack.stack_name else f"{stack.stack_name} ({stack.artifact_id})"
 
 
 def _names_of(stack: StackTemplate) -> str:
