@@ -97,8 +97,7 @@ class PlayerError(RuntimeError):
     """An expected failure: printed as a message, never as a traceback."""
 
 
-EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, StateBusyError,
-                   ParameterError)
+EXPECTED_ERRORS = (PlayerError, SynthError, AssemblyError, LocalApiError, ResolveError, ParameterError)
 
 
 @dataclass(frozen=True)
