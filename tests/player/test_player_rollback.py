@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 from player_support import STACK_NAME, LocalDeployment
 
 TRAINING_ID = "player-training"
@@ -95,3 +99,22 @@ def test_parameters_give_the_template_its_values(deployment: LocalDeployment) ->
     assert played.exit_code == 0, played.output
     assert deployment.resource(deployment.logical_id("Training", "IdParameter"))["physical_id"] == "from-a-parameter"
     assert "from-a-parameter" in deployment.in_service()
+
+
+def test_a_failure_no_function_ran_for_points_at_no_log_folder(deployment: LocalDeployment, tmp_path: Path) -> None:
+    assembly = tmp_path / "assembly"
+    shutil.copytree(deployment.assembly, assembly)
+    template_file = assembly / "Base.template.json"
+    template = json.loads(template_file.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "Custom::NeptuneMlEndpoint":  # a reference the player cannot resolve
+            resource["Properties"]["MlModelTrainingJobId"] = {"Fn::ImportValue": "ElsewhereTrainingJob"}
+    template_file.write_text(json.dumps(template))
+    unresolvable = LocalDeployment(deployment.api, assembly, deployment.state_dir, deployment._capsys)
+
+    played = unresolvable.deploy("Base")
+
+    assert played.exit_code == 1
+    assert "Fn::ImportValue is not supported by the local player" in played.output
+    assert "The handler's log" not in played.output
+    assert deployment.endpoint_requests() == []

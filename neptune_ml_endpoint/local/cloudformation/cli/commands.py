@@ -278,7 +278,8 @@ class Player:
             self._say(f"❌  {name} failed and was rolled back: {result.status}")
             for logical_id, reason in result.failures:
                 self._say(f"   {logical_id}: {reason}")
-            folders = sorted({str(self.store.log_root / function.function_name) for function in functions.values()})
+            folders = sorted({str(folder) for folder in (self.store.log_root / f.function_name for f in functions.values())
+                              if folder.is_dir()})  # a request the player failed itself never ran the function
             if folders:
                 self._say(f"   The handler's log of each request (every reason whole, with its log URLs): "
                           f"{', '.join(folders)}")
