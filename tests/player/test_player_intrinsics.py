@@ -13,8 +13,13 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     StackIdentity,
     TemplateResolver,
     cloudformation_strings,
+    exported,
 )
-from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import simulated_attribute, simulated_ref
+from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import (
+    export_conflicts,
+    simulated_attribute,
+    simulated_ref,
+)
 
 IDENTITY = StackIdentity("Demo", "arn:aws:cloudformation:us-east-1:123456789012:stack/Demo/1")
 TEMPLATE: dict[str, Any] = {
@@ -79,6 +84,25 @@ def test_the_simulated_cluster_has_a_stable_address_and_resource_id() -> None:
     assert resolver().resolve({"Fn::GetAtt": ["Cluster", "ClusterResourceId"]}).startswith("cluster-")
 
 
+def test_an_import_resolves_to_the_value_another_stack_exports() -> None:
+    exports = {"Shared:JobId": "processing-1"}
+    imports = TemplateResolver(TEMPLATE, IDENTITY, str, lambda *_: "", {}, lambda name: exported(exports, name))
+
+    assert imports.resolve({"Fn::Join": ["/", [{"Fn::ImportValue": {"Fn::Sub": "Shared:JobId"}}, "x"]]}) == (
+        "processing-1/x")
+
+
+def test_an_export_another_stack_imports_may_neither_change_nor_go() -> None:
+    old = {"A:Job": "job-1", "A:Bucket": "s3://b", "A:Unused": "1"}
+    importers = {"A:Job": ["Serving"], "A:Bucket": ["Serving", "Reports"]}
+
+    assert export_conflicts(old, {**old, "A:Unused": "2", "A:New": "x"}, importers) == ""
+    assert export_conflicts(old, {**old, "A:Job": "job-2"}, importers) == (
+        "Export A:Job cannot be updated as it is in use by Serving")
+    assert export_conflicts(old, {"A:Job": "job-1"}, importers) == (
+        "Export A:Bucket cannot be deleted as it is in use by Serving, Reports")
+
+
 def test_given_parameter_values_win_over_defaults() -> None:
     assert resolver(Env="prod").resolve({"Fn::If": ["IsProd", "big", "small"]}) == "big"
 
@@ -87,7 +111,7 @@ def test_given_parameter_values_win_over_defaults() -> None:
     ({"Ref": "NoDefault"}, "--parameters NoDefault="),
     ({"Ref": "Missing"}, "no parameter or resource"),
     ({"Fn::GetAtt": ["Missing", "Arn"]}, "no resource 'Missing'"),
-    ({"Fn::ImportValue": "Shared"}, "Fn::ImportValue is not supported"),
+    ({"Fn::ImportValue": "Shared"}, "No export named Shared found"),
     ({"Fn::Select": [5, ["a"]]}, "outside"),
 ])
 def test_what_cannot_be_resolved_says_why(value: Any, message: str) -> None:

@@ -108,13 +108,13 @@ def test_a_failure_no_function_ran_for_points_at_no_log_folder(deployment: Local
     template = json.loads(template_file.read_text())
     for resource in template["Resources"].values():
         if resource["Type"] == "Custom::NeptuneMlEndpoint":  # a reference the player cannot resolve
-            resource["Properties"]["MlModelTrainingJobId"] = {"Fn::ImportValue": "ElsewhereTrainingJob"}
+            resource["Properties"]["MlModelTrainingJobId"] = {"Fn::Select": [5, ["training-job"]]}
     template_file.write_text(json.dumps(template))
     unresolvable = LocalDeployment(deployment.api, assembly, deployment.state_dir, deployment._capsys)
 
     played = unresolvable.deploy("Base")
 
     assert played.exit_code == 1
-    assert "Fn::ImportValue is not supported by the local player" in played.output
+    assert "Fn::Select: index 5 is outside" in played.output
     assert "The handler's log" not in played.output
     assert deployment.endpoint_requests() == []

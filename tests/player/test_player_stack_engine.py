@@ -70,3 +70,18 @@ def test_a_created_stack_with_the_same_failure_rolls_back_the_update_only() -> N
                                      "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]
     assert sorted(recorded.requests) == [("Create", "Second"), ("Delete", "Second")]
     assert result.resources == {"First": FIRST}
+
+
+def test_an_update_its_check_refuses_rolls_back_even_when_no_resource_changed() -> None:
+    recorded = Recorded()
+    engine = StackEngine("Demo", recorded.send, recorded)
+    refusal = "Export Demo:Id cannot be deleted as it is in use by Serving"
+
+    result = engine.deploy({"First": DESIRED["First"]}, properties, {"First": FIRST}, created=True,
+                           check=lambda resources: refusal)
+
+    assert recorded.stack_events == ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS",
+                                     "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"]
+    assert recorded.requests == []
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE" and result.failures == [("Demo", refusal)]
+    assert result.resources == {"First": FIRST}

@@ -39,7 +39,11 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     new_stack_id,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import Remembered, StackEngine, StackResult
-from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import NEPTUNE_ENDPOINT_PROPERTY, StackPlan
+from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import (
+    NEPTUNE_ENDPOINT_PROPERTY,
+    StackPlan,
+    export_conflicts,
+)
 from neptune_ml_endpoint.local.cloudformation.engine.state import (
     DEFAULT_STATE_DIR,
     DeploymentState,
@@ -200,20 +204,31 @@ class Player:
         previous = deployed or StackState(name, new_stack_id(name, region, account), region, account, api_url)
         kept = {key: value for key, value in previous.parameters.items() if key in stack.parameter_names}
         parameters = {**kept, **parameters_for(stack, self.options.parameters)}
-        plan = StackPlan(stack, StackIdentity(name, previous.stack_id, region, account), api_url, parameters)
+        exports = {key: value for other in state.stacks.values() if other.stack_name != name
+                   for key, value in other.exports.items()}
+        plan = StackPlan(stack, StackIdentity(name, previous.stack_id, region, account), api_url, parameters,
+                         exports)
+        try:
+            imports = plan.imports()
+        except ResolveError as error:
+            raise PlayerError(f"{name}: {error} (nothing of {name} was created or changed)") from None
+        importers = _importers(state, name)
         functions = plan.functions(self.store.code_root)
         known = {**previous.functions, **functions}
         session.add_functions(known.values(), region)
         self._describe(plan, functions)
         fresh = StackState(name, previous.stack_id, region, account, api_url, outputs=dict(previous.outputs),
-                           created=previous.created, parameters=kept)
+                           created=previous.created, parameters=kept, exports=dict(previous.exports),
+                           imports=list(previous.imports))
         engine = self._engine(fresh, state, session, interruption, known)
-        result = engine.deploy(plan.desired, plan.resolve_properties, previous.resources, previous.leftovers,
-                               created=previous.created)
+        result = engine.deploy(
+            plan.desired, plan.resolve_properties, previous.resources, previous.leftovers, created=previous.created,
+            check=lambda resources: export_conflicts(previous.exports, plan.outputs(resources)[1], importers))
         if result.succeeded:
-            fresh.outputs = plan.outputs(result.resources)
+            fresh.outputs, fresh.exports = plan.outputs(result.resources)
             fresh.created = True
             fresh.parameters = parameters
+            fresh.imports = imports
         _keep(state, fresh, result.resources, result.leftovers, known)
         self.store.save(state)
         if not result.interrupted:
@@ -329,10 +344,16 @@ class Player:
                 if interruption.stopping.is_set():
                     return self._interrupted(state, destroying=True)
                 stack = state.stacks[name]
+                in_use = export_conflicts(stack.exports, {}, _importers(state, name))
+                if in_use:  # CloudFormation refuses before it deletes anything
+                    self._say(f"❌  {name}: Delete canceled. {in_use}: destroy that stack first")
+                    status = 1
+                    continue
                 _retarget(stack, self._reachable(self.options.api_url or stack.api_url))
                 session.add_functions(stack.functions.values(), stack.region)
                 engine = self._engine(stack, state, session, interruption, dict(stack.functions))
                 result = engine.destroy(stack.resources, stack.leftovers)
+                stack.created = stack.created and not result.succeeded
                 _keep(state, stack, result.resources, result.leftovers, dict(stack.functions))
                 self.store.save(state)
                 if result.interrupted:
@@ -386,8 +407,9 @@ _STOPPED_MESSAGES = {
 
 def _keep(state: DeploymentState, stack: StackState, resources: Mapping[str, ResourceState],
           leftovers: Sequence[ResourceState], functions: Mapping[str, FunctionState]) -> None:
-    """Remember these resources and leftovers as the stack's (and the functions they use); forget an empty stack."""
-    if not resources and not leftovers:
+    """Remember these resources and leftovers as the stack's (and the functions they use); forget a stack that
+    holds none, unless it was created (one of simulated resources only keeps its outputs and exports)."""
+    if not resources and not leftovers and not stack.created:
         state.stacks.pop(stack.stack_name, None)
         return
     used = {resource.service_token for resource in [*resources.values(), *leftovers]}
@@ -395,6 +417,15 @@ def _keep(state: DeploymentState, stack: StackState, resources: Mapping[str, Res
     stack.leftovers = list(leftovers)
     stack.functions = {arn: function for arn, function in functions.items() if arn in used}
     state.stacks[stack.stack_name] = stack
+
+
+def _importers(state: DeploymentState, exporter: str) -> dict[str, list[str]]:
+    """The other deployed stacks that import each export name."""
+    importers: dict[str, list[str]] = {}
+    for stack in state.stacks.values():
+        for name in stack.imports if stack.stack_name != exporter else ():
+            importers.setdefault(name, []).append(stack.stack_name)
+    return importers
 
 
 def _retarget(stack: StackState, api_url: str) -> None:

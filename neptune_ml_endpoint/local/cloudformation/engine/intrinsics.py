@@ -54,6 +54,13 @@ RefLookup = Callable[[str], Any]
 AttributeLookup = Callable[[str, str], Any]
 
 
+def exported(exports: Mapping[str, str], name: str) -> str:
+    """The value exported under a name; ResolveError, as CloudFormation words it, when no stack exports it."""
+    if name not in exports:
+        raise ResolveError(f"No export named {name} found. Deploy the stack that exports it first")
+    return exports[name]
+
+
 @dataclass
 class TemplateResolver:
     """Evaluates Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select and friends in one template; `ref` and
@@ -64,6 +71,8 @@ class TemplateResolver:
     ref: RefLookup
     get_att: AttributeLookup
     parameter_values: Mapping[str, str] = field(default_factory=dict)
+    import_value: RefLookup = lambda name: exported({}, name)
+    """The value another stack exports under a name (Fn::ImportValue)."""
     _conditions: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def resolve(self, value: Any) -> Any:
@@ -147,6 +156,7 @@ class TemplateResolver:
             "Fn::Base64": lambda a: base64.b64encode(str(self.resolve(a)).encode()).decode(),
             "Fn::GetAZs": lambda a: [f"{self.identity.region}{suffix}" for suffix in "abc"],
             "Fn::FindInMap": self._find_in_map,
+            "Fn::ImportValue": lambda a: self.import_value(str(self.resolve(a))),
         }
         if name not in handlers:
             raise ResolveError(f"{name} is not supported by the local player")

@@ -77,6 +77,8 @@ Checkpoint = Callable[[Remembered], None]
 Send = Callable[[CustomResourceRequest], CustomResourceAnswer]
 Resolve = Callable[[str, Mapping[str, ResourceState]], dict[str, Any]]
 """resolve(logical_id, deployed resources) -> the resource's properties as strings."""
+Check = Callable[[Mapping[str, ResourceState]], str]
+"""check(resources) -> why an update that got its resources this far fails anyway (exports in use), or ""."""
 STACK_TYPE = "AWS::CloudFormation::Stack"
 RETAINING_POLICIES = frozenset({"Retain", "RetainExceptOnCreate", "Snapshot"})
 REPLACEMENT_NOTE = "Requested update requires the creation of a new physical resource; hence creating one."
@@ -191,6 +193,8 @@ class _Run:
     failed_creates: dict[str, ResourceState] = field(default_factory=dict)
     failed_updates: dict[str, tuple[ResourceState, dict[str, Any]]] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    stack_reason: str = ""
+    """Why the update failed when no resource did (the rollback's reason)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -208,13 +212,14 @@ class StackEngine:
 
     def deploy(self, desired: Mapping[str, DesiredResource], resolve: Resolve,
                previous: Mapping[str, ResourceState], leftovers: Sequence[ResourceState] = (),
-               created: bool | None = None) -> StackResult:
+               created: bool | None = None, check: Check = lambda resources: "") -> StackResult:
         """Create the stack or update it, rolling back on failure; until `created` (by default: whether anything
-        is deployed), an interrupted create is carried on as a create, with the resources it recorded."""
+        is deployed), an interrupted create is carried on as a create, with the resources it recorded. An update
+        whose resources succeeded still fails, and rolls back, when check(its resources) says why."""
         new_stack = not (bool(previous) if created is None else created)
         removed = {lid for lid in previous if lid not in desired}
         changed = {lid for lid, resource in desired.items() if self._differs(lid, resource, resolve, previous)}
-        if not new_stack and not removed and not leftovers and not changed:
+        if not new_stack and not removed and not leftovers and not changed and not check(previous):
             return StackResult("UPDATE_COMPLETE", dict(previous), changed=False)
         verb = "CREATE" if new_stack else "UPDATE"
         record = StackRecord(previous, leftovers, self._checkpoint)
@@ -229,6 +234,9 @@ class StackEngine:
                      stop_on_failure=True, halted=self._halted)
         if self._halted():
             return self._result(f"{verb}_IN_PROGRESS", record, interrupted=True)
+        if not run.failures and not new_stack and (refusal := check(record.now().resources)):
+            run.failures.append((self.stack_name, refusal))
+            run.stack_reason = refusal
         if run.failures:
             return self._roll_back_create(run, record) if new_stack else self._roll_back_update(run, record)
         now = record.now()
@@ -391,7 +399,7 @@ class StackEngine:
     def _roll_back_update(self, run: _Run, record: StackRecord) -> StackResult:
         names = ", ".join(lid for lid, _ in run.failures)
         self._stack_event("UPDATE_ROLLBACK_IN_PROGRESS",
-                          f"The following resource(s) failed to create or update: [{names}].")
+                          run.stack_reason or f"The following resource(s) failed to create or update: [{names}].")
         targets: dict[str, tuple[ResourceState, ResourceState]] = {
             lid: (old, run.live[lid]) for lid, old in run.updated.items()}
         for lid, (old, attempted) in run.failed_updates.items():

@@ -23,6 +23,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     StackIdentity,
     TemplateResolver,
     cloudformation_strings,
+    exported,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
@@ -126,11 +127,13 @@ class StackPlan:
     """The played resources of one stack and how to work out their properties."""
 
     def __init__(self, stack: StackTemplate, identity: StackIdentity, api_url: str,
-                 parameters: Mapping[str, str] | None = None) -> None:
+                 parameters: Mapping[str, str] | None = None, exports: Mapping[str, str] | None = None) -> None:
+        """exports: what the other deployed stacks export, by name (for Fn::ImportValue)."""
         self.stack = stack
         self.identity = identity
         self.api_url = api_url
         self._parameters = dict(parameters or {})
+        self._exports = dict(exports or {})
         conditions = self._resolver({})
         played = [lid for lid in stack.endpoint_resources()
                   if "Condition" not in stack.resources[lid] or conditions.condition(stack.resources[lid]["Condition"])]
@@ -156,19 +159,30 @@ class StackPlan:
             properties[NEPTUNE_ENDPOINT_PROPERTY] = self.api_url
         return properties
 
-    def outputs(self, deployed: Mapping[str, ResourceState]) -> dict[str, str]:
-        """The stack's Outputs, resolved; an output that cannot be resolved says why."""
+    def outputs(self, deployed: Mapping[str, ResourceState]) -> tuple[dict[str, str], dict[str, str]]:
+        """The stack's Outputs, resolved (one that cannot be resolved says why), and its exports by name."""
         resolver = self._resolver(deployed)
         values: dict[str, str] = {}
+        exports: dict[str, str] = {}
         for name, output in self.stack.template.get("Outputs", {}).items():
             try:
                 if "Condition" in output and not resolver.condition(output["Condition"]):
                     continue
                 value = cloudformation_strings(resolver.resolve(output.get("Value")))
+                if "Export" in output:
+                    exports[str(resolver.resolve(output["Export"].get("Name")))] = str(value)
             except ResolveError as error:
                 value = f"<unresolved: {error}>"
             values[name] = value if isinstance(value, str) else str(value)
-        return values
+        return values, exports
+
+    def imports(self) -> list[str]:
+        """The export names the template imports (Fn::ImportValue); ResolveError names one no stack exports."""
+        resolver = self._resolver({})
+        names = sorted({str(resolver.resolve(argument)) for argument in _imported(self.stack.template)})
+        for name in names:
+            exported(self._exports, name)
+        return names
 
     def functions(self, code_root: Path) -> dict[str, FunctionState]:
         """The functions behind the played resources, by ARN, their code copied under code_root."""
@@ -205,7 +219,26 @@ class StackPlan:
                 return state.data[attribute]
             return simulated_attribute(self.identity, logical_id, str(resources[logical_id].get("Type")), attribute)
 
-        return TemplateResolver(self.stack.template, self.identity, ref, get_att, self._parameters)
+        return TemplateResolver(self.stack.template, self.identity, ref, get_att, self._parameters,
+                                lambda name: exported(self._exports, name))
+
+
+def _imported(value: Any) -> list[Any]:
+    """The arguments of every Fn::ImportValue in a template value."""
+    if isinstance(value, list):
+        return [found for item in value for found in _imported(item)]
+    if not isinstance(value, dict):
+        return []
+    return [value["Fn::ImportValue"]] if list(value) == ["Fn::ImportValue"] else _imported(list(value.values()))
+
+
+def export_conflicts(old: Mapping[str, str], new: Mapping[str, str], importers: Mapping[str, list[str]]) -> str:
+    """CloudFormation's refusal to change or remove an export another stack imports; "" when there is none."""
+    for name, value in sorted(old.items()):
+        if importers.get(name) and new.get(name) != value:
+            verb = "updated" if name in new else "deleted"
+            return f"Export {name} cannot be {verb} as it is in use by {', '.join(importers[name])}"
+    return ""
 
 
 def _copy_code(source: FunctionSource, code_root: Path) -> Path:

@@ -78,6 +78,10 @@ class StackState:
     parameters: dict[str, str] = field(default_factory=dict)
     """The --parameters values of the last deploy that succeeded: a later deploy keeps them unless given
     again, as the CDK CLI's --previous-parameters (its default) does."""
+    exports: dict[str, str] = field(default_factory=dict)
+    """The values its Outputs export, by export name, for other stacks' Fn::ImportValue."""
+    imports: list[str] = field(default_factory=list)
+    """The export names its template imports: their stacks may neither change nor delete them."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:

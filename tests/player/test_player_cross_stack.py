@@ -1,0 +1,103 @@
+"""Stacks that share values through exports (CDK cross-stack references, Fn::ImportValue), played as
+CloudFormation plays them: an import reads what a deployed stack exports, and an export that another
+stack imports can neither change nor go."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from player_support import LocalDeployment, synthesized
+
+from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+
+JOB_TIMINGS = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=0.3, transform=0.3,
+                      stopping=0.2)
+ALL = ("CrossOnlyExports", "CrossDataBase", "CrossServing")
+STACKS = ("CrossOnlyExports", "CrossData", "CrossServing")
+
+
+@pytest.fixture
+def api() -> Iterator[LocalNeptuneMlApi]:
+    with LocalNeptuneMlApi(timings=JOB_TIMINGS) as started:
+        yield started
+
+
+@pytest.fixture
+def cross(api: LocalNeptuneMlApi, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+          monkeypatch: pytest.MonkeyPatch) -> LocalDeployment:
+    monkeypatch.chdir(tmp_path)
+    return LocalDeployment(api, synthesized("cross_stack_app.py"), tmp_path / "state", capsys)
+
+
+def stacks(deployment: LocalDeployment) -> dict[str, Any]:
+    path = deployment.state_dir / "state.json"
+    return json.loads(path.read_text())["deployment"]["stacks"] if path.is_file() else {}
+
+
+def physical_id(deployment: LocalDeployment, stack: str, construct_id: str) -> str:
+    resources = stacks(deployment)[stack]["resources"]
+    return str(next(state["physical_id"] for lid, state in resources.items() if lid.startswith(construct_id)))
+
+
+def test_an_import_gets_the_value_the_deployed_stack_exports(cross: LocalDeployment) -> None:
+    played = cross.deploy(*ALL)
+
+    assert played.exit_code == 0, played.output
+    processing = physical_id(cross, "CrossData", "Processing")
+    training = cross.api.job_request("modeltraining", physical_id(cross, "CrossServing", "Training"))
+    assert training is not None
+    assert training["dataProcessingJobId"] == processing
+    assert training["trainModelS3Location"] == "s3://player-cross/training/"
+    only_exports = stacks(cross)["CrossOnlyExports"]  # no Neptune ML resource, yet remembered for its export
+    assert only_exports["resources"] == {} and only_exports["exports"] == {"CrossBucket": "s3://player-cross"}
+    assert "CrossOnlyExports.Bucket = s3://player-cross" in played.output
+
+
+def test_an_import_no_deployed_stack_exports_is_refused_before_anything_is_created(cross: LocalDeployment) -> None:
+    played = cross.deploy("CrossServing")
+
+    assert played.exit_code == 1
+    assert "CrossServing: No export named CrossBucket found. Deploy the stack that exports it first" in played.output
+    assert [r.operation for r in cross.api.requests()] == ["ListMLEndpoints"]  # only the check that it answers
+    assert stacks(cross) == {}
+
+
+def test_a_change_to_an_export_in_use_rolls_the_update_back(cross: LocalDeployment) -> None:
+    cross.deploy(*ALL)
+    before = stacks(cross)["CrossData"]
+
+    played = cross.deploy("CrossDataRetrain")
+
+    assert played.exit_code == 1
+    export = next(iter(before["exports"]))
+    assert f"Export {export} cannot be updated as it is in use by CrossServing" in played.output
+    assert played.events("CrossData")[-1] == "UPDATE_ROLLBACK_COMPLETE"
+    after = stacks(cross)["CrossData"]
+    assert after["exports"] == before["exports"]
+    assert {lid: state["physical_id"] for lid, state in after["resources"].items()} == {
+        lid: state["physical_id"] for lid, state in before["resources"].items()}
+    assert len(cross.api.job_ids("dataprocessing")) == 2  # the update's new job ran ...
+    processing = [status for name, status in played.timeline() if name.startswith("Processing")]
+    assert processing[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]  # ... and the rollback's cleanup deleted it
+
+
+def test_a_stack_whose_export_is_in_use_is_not_destroyed_until_its_importer_is(cross: LocalDeployment) -> None:
+    cross.deploy(*ALL)
+    processing = physical_id(cross, "CrossData", "Processing")
+
+    refused = cross.destroy("CrossData")
+    untouched = cross.api.job_status("dataprocessing", processing)
+    destroyed = cross.destroy()
+
+    assert refused.exit_code == 1
+    assert "CrossData: Delete canceled. Export " in refused.output
+    assert "cannot be deleted as it is in use by CrossServing: destroy that stack first" in refused.output
+    assert untouched == "Completed" and refused.timeline() == []  # no event: nothing was touched
+    assert destroyed.exit_code == 0, destroyed.output
+    assert stacks(cross) == {}
+    names = [name for name, status in destroyed.timeline() if status == "DELETE_COMPLETE" and name in STACKS]
+    assert names[0] == "CrossServing" and sorted(names) == sorted(STACKS)  # the importer first
