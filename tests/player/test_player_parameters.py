@@ -11,6 +11,7 @@ import pytest
 from player_support import LocalDeployment, synthesized
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
+from neptune_ml_endpoint.local.cloudformation.cli.parameters import constraint_broken
 
 DEFAULT_JOB = "default-training-job"
 
@@ -73,9 +74,12 @@ def test_values_given_before_are_kept_until_given_again(two_stacks: LocalDeploym
 @pytest.mark.parametrize(("given", "message"), [
     ("Foo=1", ("Parameters: [Foo] do not exist in the template of any stack: InferenceA declares "
                "TrainingJob, BootstrapVersion; InferenceB declares TrainingJob, InstanceType, "
-               "BootstrapVersion")),
+               "InstanceCount, BootstrapVersion")),
     ("InferenceB:Foo=1", ("Parameters: [Foo] do not exist in the template of InferenceB; "
-                          "its parameters: TrainingJob, InstanceType, BootstrapVersion")),
+                          "its parameters: TrainingJob, InstanceType, InstanceCount, BootstrapVersion")),
+    ("InstanceCount=abc", "InferenceB: Parameter 'InstanceCount' must be a number."),
+    ("InstanceCount=5", "InferenceB: Parameter 'InstanceCount' must be a number not greater than 4"),
+    ("InferenceB:InstanceType=m5.large", r"InferenceB: Parameter 'InstanceType' must match pattern ml\.[a-z0-9]+"),
     ("InferenceC:TrainingJob=x", "--parameters: no stack named InferenceC in the app (stacks: InferenceA, InferenceB)"),
 ])
 def test_a_value_no_stack_can_take_is_refused_before_any_change(
@@ -86,3 +90,18 @@ def test_a_value_no_stack_can_take_is_refused_before_any_change(
     assert message in played.output
     assert two_stacks.endpoint_requests() == []
     assert not (two_stacks.state_dir / "state.json").exists()
+
+
+@pytest.mark.parametrize(("value", "declaration", "broken"), [
+    ("2", {"Type": "Number", "MinValue": 1}, ""),
+    ("0.5", {"Type": "Number", "MinValue": "1"}, "Parameter 'P' must be a number not less than 1"),
+    ("1,x", {"Type": "List<Number>"}, "Parameter 'P' must be a number."),
+    ("b", {"AllowedValues": ["a", "c"]}, "Parameter 'P' must be one of AllowedValues"),
+    ("ab", {"MinLength": "3"}, "Parameter 'P' must contain at least 3 characters"),
+    ("abcd", {"MaxLength": 3}, "Parameter 'P' must contain at most 3 characters"),
+    ("a,bb", {"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]"}, "Parameter 'P' must match pattern [a-z]"),
+    ("x", {"Type": "String"}, ""),
+])
+def test_a_value_is_checked_against_its_type_and_constraints(value: str, declaration: dict[str, Any],
+                                                               broken: str) -> None:
+    assert constraint_broken("P", value, declaration) == broken

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import operator
+import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from neptune_ml_endpoint.local.cloudformation.engine.assembly import StackTemplate
 
@@ -34,6 +37,10 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
             known = ", ".join(stack.artifact_id for stack in app)
             raise ParameterError(f"--parameters: no stack named {target} in the app (stacks: {known})")
     for stack in deployed:
+        for name, value in parameters_for(stack, given).items():
+            broken = constraint_broken(name, value, stack.template.get("Parameters", {}).get(name, {}))
+            if broken:
+                raise ParameterError(f"{_named(stack)}: {broken}")
         unknown = sorted(name for target, name in split
                          if target is not None and _names(target, stack) and name not in stack.parameter_names)
         if unknown:
@@ -45,6 +52,29 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
         where = (_described(deployed[0]) if len(deployed) == 1 else "any stack: " + "; ".join(
             f"{_named(stack)} declares {_names_of(stack)}" for stack in deployed))
         raise ParameterError(f"Parameters: [{', '.join(unclaimed)}] do not exist in the template of {where}")
+
+
+def constraint_broken(name: str, value: str, declaration: Mapping[str, Any]) -> str:
+    """How a value breaks its parameter's Type or constraints, in CloudFormation's words; "" when it does not."""
+    kind = str(declaration.get("Type", "String"))
+    items = value.split(",") if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
+    for item in items:
+        if "Number" in kind:
+            try:
+                number = float(item)
+            except ValueError:
+                return f"Parameter '{name}' must be a number."
+            for limit, word, beyond in (("MinValue", "less", operator.lt), ("MaxValue", "greater", operator.gt)):
+                if limit in declaration and beyond(number, float(declaration[limit])):
+                    return f"Parameter '{name}' must be a number not {word} than {declaration[limit]}"
+        if "AllowedValues" in declaration and item not in [str(v) for v in declaration["AllowedValues"]]:
+            return f"Parameter '{name}' must be one of AllowedValues"
+        if "AllowedPattern" in declaration and not re.fullmatch(str(declaration["AllowedPattern"]), item):
+            return f"Parameter '{name}' must match pattern {declaration['AllowedPattern']}"
+        for limit, word, beyond in (("MinLength", "least", operator.lt), ("MaxLength", "most", operator.gt)):
+            if limit in declaration and beyond(len(item), int(declaration[limit])):
+                return f"Parameter '{name}' must contain at {word} {declaration[limit]} characters"
+    return ""
 
 
 def _split(given: Mapping[str, str]) -> dict[tuple[str | None, str], str]:
