@@ -19,7 +19,13 @@ from neptune_ml_endpoint.constructs.endpoint_base import (
     NeptuneMlEndpointAttributes,
     NeptuneMlEndpointBase,
 )
-from neptune_ml_endpoint.constructs.jobs import INeptuneMlJob, NeptuneMlJobBase, job_id_of
+from neptune_ml_endpoint.constructs.jobs import (
+    INeptuneMlJob,
+    NeptuneMlJobBase,
+    NeptuneMlModelTrainingJob,
+    NeptuneMlModelTransformJob,
+    job_id_of,
+)
 from neptune_ml_endpoint.schema import ModelName
 
 DEFAULT_SERVICE_TIMEOUT = cdk.Duration.minutes(40)
@@ -88,8 +94,10 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             properties = _endpoint_properties(
                 neptune_endpoint=cluster.data_api_url,
                 endpoint_id=endpoint_id,
-                training_job_id=job_id_of(training_job) or ml_model_training_job_id,
-                transform_job_id=job_id_of(transform_job) or ml_model_transform_job_id,
+                training_job_id=(job_id_of(training_job, "training_job", NeptuneMlModelTrainingJob)
+                                 or ml_model_training_job_id),
+                transform_job_id=(job_id_of(transform_job, "transform_job", NeptuneMlModelTransformJob)
+                                  or ml_model_transform_job_id),
                 model_name=model_name.value if isinstance(model_name, ModelName) else model_name,
                 instance_type=instance_type,
                 instance_count=instance_count,

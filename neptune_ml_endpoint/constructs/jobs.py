@@ -60,10 +60,14 @@ class ImportedNeptuneMlJob:
     job_id: str
 
 
-def job_id_of(job: INeptuneMlJob | str | None) -> str | None:
-    """The id of a job given as a construct, an imported job or a plain id."""
+def job_id_of(job: INeptuneMlJob | str | None, prop: str, kind: type[NeptuneMlJobBase]) -> str | None:
+    """The id of a job given as a construct, an imported job or a plain id; a job construct of another kind
+    than `prop` takes is refused, naming both."""
     if job is None or isinstance(job, str):
         return job
+    if isinstance(job, NeptuneMlJobBase) and not isinstance(job, kind):
+        raise TypeError(f"{prop}: {job.node.path} is a {type(job).__name__}; {prop} takes a {kind.__name__} "
+                         "(or its job id)")
     return job.job_id
 
 
@@ -314,7 +318,8 @@ class NeptuneMlDataProcessingJob(NeptuneMlJobBase):
             fields={
                 "InputDataS3Location": input_data_s3_location,
                 "ProcessedDataS3Location": processed_data_s3_location,
-                "PreviousDataProcessingJobId": job_id_of(previous_data_processing_job),
+                "PreviousDataProcessingJobId": job_id_of(
+                    previous_data_processing_job, "previous_data_processing_job", NeptuneMlDataProcessingJob),
                 "ProcessingInstanceType": processing_instance_type,
                 "ProcessingInstanceVolumeSizeInGB": processing_instance_volume_size_in_gb,
                 "ProcessingTimeOutInSeconds": _seconds(processing_timeout),
@@ -391,9 +396,11 @@ class NeptuneMlModelTrainingJob(NeptuneMlJobBase):
         super().__init__(
             scope, id, cluster=cluster,
             fields={
-                "DataProcessingJobId": job_id_of(data_processing_job),
+                "DataProcessingJobId": job_id_of(
+                    data_processing_job, "data_processing_job", NeptuneMlDataProcessingJob),
                 "TrainModelS3Location": train_model_s3_location,
-                "PreviousModelTrainingJobId": job_id_of(previous_training_job),
+                "PreviousModelTrainingJobId": job_id_of(
+                    previous_training_job, "previous_training_job", NeptuneMlModelTrainingJob),
                 "ModelName": model_name,
                 "BaseProcessingInstanceType": base_processing_instance_type,
                 "TrainingInstanceType": training_instance_type,
@@ -462,8 +469,9 @@ class NeptuneMlModelTransformJob(NeptuneMlJobBase):
             scope, id, cluster=cluster,
             fields={
                 "ModelTransformOutputS3Location": model_transform_output_s3_location,
-                "DataProcessingJobId": job_id_of(data_processing_job),
-                "MlModelTrainingJobId": job_id_of(training_job),
+                "DataProcessingJobId": job_id_of(
+                    data_processing_job, "data_processing_job", NeptuneMlDataProcessingJob),
+                "MlModelTrainingJobId": job_id_of(training_job, "training_job", NeptuneMlModelTrainingJob),
                 "TrainingJobName": training_job_name,
                 "BaseProcessingInstanceType": base_processing_instance_type,
                 "BaseProcessingInstanceVolumeSizeInGB": base_processing_instance_volume_size_in_gb,

@@ -135,6 +135,38 @@ def test_a_transform_takes_a_processing_and_a_training_job() -> None:
         "MlModelTransformJobId": {"Fn::GetAtt": [logical_id(stack, transform), "Id"]}})
 
 
+@pytest.mark.parametrize("mix_up", ["training_from_training", "endpoint_from_processing",
+                                    "transform_from_processing", "warm_start_from_processing"])
+def test_a_job_of_the_wrong_kind_is_refused_at_synth_naming_the_prop(mix_up: str) -> None:
+    stack = new_stack()
+    cluster = literal_cluster(stack)
+    processing, trained, _ = chain(stack, cluster)
+    location = f"{BUCKET}/next/"
+    mistakes = {
+        "training_from_training": ("data_processing_job", "Training", "NeptuneMlDataProcessingJob",
+                                   lambda: NeptuneMlModelTrainingJob(stack, "Again", cluster=cluster,
+                                                                     data_processing_job=trained,
+                                                                     train_model_s3_location=location)),
+        "endpoint_from_processing": ("training_job", "Processing", "NeptuneMlModelTrainingJob",
+                                     lambda: NeptuneMlEndpoint(stack, "Wrong", cluster=cluster,
+                                                               training_job=processing)),
+        "transform_from_processing": ("training_job", "Processing", "NeptuneMlModelTrainingJob",
+                                      lambda: NeptuneMlModelTransformJob(stack, "Transform", cluster=cluster,
+                                                                         data_processing_job=processing,
+                                                                         training_job=processing,
+                                                                         model_transform_output_s3_location=location)),
+        "warm_start_from_processing": ("previous_training_job", "Processing", "NeptuneMlModelTrainingJob",
+                                       lambda: NeptuneMlModelTrainingJob(stack, "Warm", cluster=cluster,
+                                                                         data_processing_job=processing,
+                                                                         previous_training_job=processing,
+                                                                         train_model_s3_location=location)),
+    }
+    prop, given, wanted, declare = mistakes[mix_up]
+
+    with pytest.raises(TypeError, match=f"^{prop}: .*/{given} is a .*; {prop} takes a {wanted} "):
+        declare()
+
+
 def test_imported_jobs_chain_by_id() -> None:
     stack = new_stack()
     cluster = literal_cluster(stack)
