@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
@@ -21,6 +22,10 @@ _LOGICAL_ID_HASH_LENGTH = 8
 
 SERVICE_TIMEOUT_MIN_SECONDS = 1
 SERVICE_TIMEOUT_MAX_SECONDS = 3600
+
+_EXPLICIT_IDS: weakref.WeakKeyDictionary[IConstruct, dict[tuple[str, str, str], tuple[str, str, str]]] = (
+    weakref.WeakKeyDictionary())
+"""Per app: (resource type, explicit Id, account/region) -> (stack name, stack path, construct path)."""
 
 
 def checked_properties(contract: ResourceContract, candidates: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,11 +93,28 @@ def declare(
         removal_policy=removal_policy,
         service_timeout=service_timeout,
     )
+    explicit = properties.get("Id")
+    if isinstance(explicit, str) and not cdk.Token.is_unresolved(explicit):
+        _claim_explicit_id(scope, contract, explicit)
     cfn_resource = resource.node.default_child
     assert isinstance(cfn_resource, cdk.CfnResource)
     keep_logical_id_short(cfn_resource)
     provider.serve(cfn_resource)
     return provider, resource
+
+
+def _claim_explicit_id(scope: Construct, contract: ResourceContract, explicit: str) -> None:
+    """Refuse an explicit Id another resource of the app already has in the same account and region (SageMaker
+    names are unique there): the second would fail at deploy as one its stack did not create. Another version
+    of the same stack (the same stack name, another artifact) may reuse it."""
+    stack = cdk.Stack.of(scope)
+    key = (contract.resource_type, explicit, f"{stack.account}/{stack.region}")
+    claimed = _EXPLICIT_IDS.setdefault(scope.node.root, {})
+    stack_name, stack_path, path = claimed.setdefault(key, (stack.stack_name, stack.node.path, scope.node.path))
+    if path != scope.node.path and (stack_name != stack.stack_name or stack_path == stack.node.path):
+        raise contract.in_construct_terms(PropertyError(
+            "Id", f"{explicit!r} is also the id of {path}, in the same account and region",
+            "Give each its own id, or leave it out for one derived from the stack and construct"))
 
 
 def keep_logical_id_short(resource: cdk.CfnResource) -> None:

@@ -371,3 +371,35 @@ def test_tokens_are_passed_through_unchecked() -> None:
             "InstanceCount": {"Ref": "Count"},
         },
     )
+
+
+def _endpoint(stack: cdk.Stack, construct_id: str, endpoint_id: str = "shared-id") -> NeptuneMlEndpoint:
+    return NeptuneMlEndpoint(stack, construct_id, cluster=literal_cluster(stack, prefix=construct_id),
+                             ml_model_training_job_id="job-1", endpoint_id=endpoint_id)
+
+
+def test_an_explicit_id_another_endpoint_of_the_stack_has_is_refused_at_synth() -> None:
+    stack = new_stack()
+    _endpoint(stack, "First")
+
+    with pytest.raises(ValueError, match=r"^endpoint_id \(Id\): 'shared-id' is also the id of Stack/First, in "
+                                         r"the same account and region\. Give each its own id"):
+        _endpoint(stack, "Second")
+
+
+@pytest.mark.parametrize(("second_stack", "refused"), [
+    ({"stack_name": "Other"}, True),  # another stack of the same account and region
+    ({"stack_name": "Shared"}, False),  # another version of the same stack
+    ({"stack_name": "Other", "env": cdk.Environment(region="eu-west-1")}, False),  # another region
+])
+def test_an_explicit_id_is_the_apps_once_per_account_and_region(second_stack: dict[str, Any], refused: bool) -> None:
+    app = cdk.App()
+    _endpoint(cdk.Stack(app, "One", stack_name="Shared"), "Endpoint")
+    other = cdk.Stack(app, "Two", **second_stack)
+
+    if refused:
+        with pytest.raises(ValueError, match="'shared-id' is also the id of One/Endpoint"):
+            _endpoint(other, "Endpoint")
+    else:
+        _endpoint(other, "Endpoint")
+        _endpoint(other, "Own", endpoint_id="own-id")

@@ -303,3 +303,15 @@ def test_a_timeout_over_twelve_hours_is_refused() -> None:
         NeptuneMlDataProcessingJob(stack, "Processing", cluster=literal_cluster(stack),
                                    input_data_s3_location=f"{BUCKET}/export/",
                                    processed_data_s3_location=f"{BUCKET}/processed/", timeout=cdk.Duration.hours(13))
+
+
+def test_an_explicit_job_id_another_job_of_the_app_has_is_refused_at_synth() -> None:
+    stack = new_stack()
+    cluster = literal_cluster(stack)
+    props: dict[str, Any] = {"cluster": cluster, "job_id": "processing-1",
+                             "input_data_s3_location": f"{BUCKET}/export/",
+                             "processed_data_s3_location": f"{BUCKET}/processed/"}
+    NeptuneMlDataProcessingJob(stack, "First", **props)
+
+    with pytest.raises(ValueError, match=r"^job_id \(Id\): 'processing-1' is also the id of Stack/First"):
+        NeptuneMlDataProcessingJob(stack, "Second", **props)
