@@ -159,7 +159,8 @@ class ExampleCluster:
             db_cluster_parameter_group_name=parameter_group.ref,
             associated_roles=[neptune.CfnDBCluster.DBClusterRoleProperty(role_arn=neptune_ml_role.role_arn)],
         )
-        instance = neptune.CfnDBInstance(
+        # The cluster's endpoints and jobs wait for this instance: its Data API answers only once it is available.
+        neptune.CfnDBInstance(
             stack,
             "Instance",
             db_instance_class="db.r6g.large",
@@ -172,8 +173,6 @@ class ExampleCluster:
         )
         self.neptune_ml_role = neptune_ml_role
         self.encryption_key = encryption_key
-        self.instance = instance
-        """The Data API answers only once the cluster has an instance: what the Neptune ML resources depend on."""
 
 
 class NeptuneMlExampleStack(cdk.Stack):
@@ -183,8 +182,7 @@ class NeptuneMlExampleStack(cdk.Stack):
         super().__init__(scope, id, **kwargs)
         example = ExampleCluster(self)
         acknowledge_restrict_default_sg_provider(self)
-        cluster, neptune_ml_role, encryption_key, instance = (
-            example.cluster, example.neptune_ml_role, example.encryption_key, example.instance)
+        cluster, neptune_ml_role, encryption_key = example.cluster, example.neptune_ml_role, example.encryption_key
         # Both endpoints run on the same kind of instances, with the cluster's Neptune ML role.
         serving: dict[str, Any] = {
             "cluster": cluster,
@@ -206,8 +204,6 @@ class NeptuneMlExampleStack(cdk.Stack):
             ),
         }
         for name, endpoint in endpoints.items():
-            # The Data API answers only once the cluster has an instance.
-            endpoint.node.add_dependency(instance)
             cdk.CfnOutput(self, f"{name}EndpointId", value=endpoint.endpoint_id)
             cdk.CfnOutput(self, f"{name}EndpointArn", value=endpoint.endpoint_arn)
 
@@ -229,7 +225,6 @@ class NeptuneMlWorkflowExampleStack(cdk.Stack):
             neptune_iam_role=example.neptune_ml_role,
             handler_encryption_key=example.encryption_key,
         )
-        workflow.node.add_dependency(example.instance)
         cdk.CfnOutput(self, "ProcessingJobId", value=workflow.data_processing_job.job_id)
         cdk.CfnOutput(self, "TrainingJobId", value=workflow.training_job.job_id)
         cdk.CfnOutput(self, "EndpointId", value=workflow.endpoint.endpoint_id)

@@ -6,10 +6,13 @@ import hashlib
 import json
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_neptune as neptune
 from constructs import IConstruct
+
+NO_INSTANCE_WARNING = "neptune-ml-endpoint:clusterWithoutInstance"
 
 DEFAULT_PORT = 8182
 
@@ -38,6 +41,7 @@ class NeptuneCluster:
         self.security_group = security_group
         self.vpc_subnets = vpc_subnets
         self._port = port
+        self._cfn_cluster: neptune.CfnDBCluster | None = None
 
     @classmethod
     def from_cfn_db_cluster(
@@ -50,12 +54,16 @@ class NeptuneCluster:
     ) -> NeptuneCluster:
         """A cluster declared in this app as an L1 ``AWS::Neptune::DBCluster``.
 
+        The endpoints and jobs on it wait for its ``AWS::Neptune::DBInstance`` resources in its stack (those
+        whose ``db_cluster_identifier`` is the cluster's ``ref``): its Data API answers only once one is
+        available. Without one, synth warns.
+
         :param vpc: the VPC of the cluster's subnet group.
         :param security_group: a security group of the cluster; the handler is let in through it.
         :param vpc_subnets: where the handler runs; subnets that reach the cluster and,
             through a NAT gateway or VPC endpoints, EventBridge, Lambda and CloudFormation.
         """
-        return cls(
+        cluster = cls(
             cluster_endpoint_address=cfn_cluster.attr_endpoint,
             port=cfn_cluster.attr_port,
             cluster_resource_id=cfn_cluster.attr_cluster_resource_id,
@@ -63,6 +71,8 @@ class NeptuneCluster:
             security_group=security_group,
             vpc_subnets=vpc_subnets,
         )
+        cluster._cfn_cluster = cfn_cluster
+        return cluster
 
     @classmethod
     def from_cluster_attributes(
@@ -128,6 +138,11 @@ class NeptuneCluster:
             grantee=grantee, actions=list(actions), resource_arns=[self.resource_arn]
         )
 
+    def wait_for_instances(self, resource: IConstruct) -> None:
+        """Make resource depend, at synth, on the DB instances of a cluster declared in the app."""
+        if self._cfn_cluster is not None:
+            cdk.Aspects.of(resource).add(_AfterInstances(self._cfn_cluster, resource))
+
     def unique_key(self, scope: IConstruct) -> str:
         """A short key that is the same for every reference to this cluster in scope's stack."""
         stack = cdk.Stack.of(scope)
@@ -136,3 +151,28 @@ class NeptuneCluster:
         )
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         return digest[:8].upper()
+
+
+@jsii.implements(cdk.IAspect)
+class _AfterInstances:
+    """Adds the dependency once the whole app is declared, so instances declared after the resource count."""
+
+    def __init__(self, cfn_cluster: neptune.CfnDBCluster, resource: IConstruct) -> None:
+        self._cfn_cluster = cfn_cluster
+        self._resource = resource
+
+    def visit(self, node: IConstruct) -> None:
+        if node is not self._resource:
+            return
+        stack = cdk.Stack.of(self._cfn_cluster)
+        cluster_ref = stack.resolve(self._cfn_cluster.ref)
+        instances = [child for child in stack.node.find_all() if isinstance(child, neptune.CfnDBInstance)
+                     and stack.resolve(child.db_cluster_identifier) == cluster_ref]
+        if instances:
+            node.node.add_dependency(*instances)
+        else:
+            cdk.Annotations.of(node).add_warning_v2(
+                NO_INSTANCE_WARNING,
+                f"cluster {self._cfn_cluster.node.path} has no AWS::Neptune::DBInstance in its stack: its Data API "
+                "answers only once one is available. Declare one with db_cluster_identifier=<cluster>.ref "
+                "(or add a dependency on the instance yourself)")

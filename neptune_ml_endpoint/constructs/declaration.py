@@ -93,6 +93,7 @@ def declare(
         removal_policy=removal_policy,
         service_timeout=service_timeout,
     )
+    cluster.wait_for_instances(resource)
     explicit = properties.get("Id")
     if isinstance(explicit, str) and not cdk.Token.is_unresolved(explicit):
         _claim_explicit_id(scope, contract, explicit)

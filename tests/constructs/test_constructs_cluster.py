@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from constructs_support import CLUSTER_ADDRESS, CLUSTER_RESOURCE_ID, literal_cluster, new_stack
+import aws_cdk as cdk
+from aws_cdk import aws_neptune as neptune
+from aws_cdk.assertions import Annotations, Match, Template
+from constructs_support import (
+    CLUSTER_ADDRESS,
+    CLUSTER_RESOURCE_ID,
+    imported_network,
+    literal_cluster,
+    new_stack,
+    resources,
+)
+
+from neptune_ml_endpoint import NeptuneCluster, NeptuneMlEndpoint
+from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 
 def test_literal_attributes_give_a_literal_data_api_url() -> None:
@@ -41,3 +54,35 @@ def test_unique_key_depends_on_the_cluster_not_on_the_object() -> None:
     assert literal_cluster(stack, prefix="B").unique_key(stack) == first
     assert literal_cluster(stack, port=8183, prefix="C").unique_key(stack) != first
     assert literal_cluster(stack, resource_id="cluster-OTHER", prefix="D").unique_key(stack) != first
+
+
+def _cluster_in_app(stack: cdk.Stack, name: str) -> tuple[neptune.CfnDBCluster, NeptuneCluster]:
+    vpc, security_group = imported_network(stack, prefix=name)
+    cfn_cluster = neptune.CfnDBCluster(stack, name)
+    return cfn_cluster, NeptuneCluster.from_cfn_db_cluster(cfn_cluster, vpc=vpc, security_group=security_group)
+
+
+def test_resources_on_a_cluster_of_the_app_wait_for_its_instances_declared_before_or_after() -> None:
+    stack = new_stack()
+    cfn_cluster, cluster = _cluster_in_app(stack, "Cluster")
+    other, _ = _cluster_in_app(stack, "Other")
+    early = neptune.CfnDBInstance(stack, "Early", db_instance_class="db.r6g.large", db_cluster_identifier=cfn_cluster.ref)
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
+    late = neptune.CfnDBInstance(stack, "Late", db_instance_class="db.r6g.large", db_cluster_identifier=cfn_cluster.ref)
+    neptune.CfnDBInstance(stack, "Elsewhere", db_instance_class="db.r6g.large", db_cluster_identifier=other.ref)
+
+    [endpoint] = resources(Template.from_stack(stack), RESOURCE_TYPE).values()
+
+    assert {stack.get_logical_id(instance) for instance in (early, late)} <= set(endpoint["DependsOn"])
+    assert not [name for name in endpoint["DependsOn"] if name.startswith("Elsewhere")]
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(".*no AWS::Neptune::DBInstance.*"))
+
+
+def test_a_cluster_of_the_app_without_an_instance_gets_a_synth_warning() -> None:
+    stack = new_stack()
+    _, cluster = _cluster_in_app(stack, "Cluster")
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
+
+    Annotations.from_stack(stack).has_warning(
+        "/Stack/Endpoint/Resource", Match.string_like_regexp("cluster Stack/Cluster has no AWS::Neptune::DBInstance in its "
+                                                    "stack: its Data API answers only once one is available.*"))
