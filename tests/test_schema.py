@@ -51,3 +51,21 @@ def test_valid_endpoint_ids(endpoint_id: str) -> None:
 @pytest.mark.parametrize("endpoint_id", ["", "-a", "a-", "a/b", "%2F", "a_b", "x" * 64, "é"])
 def test_invalid_endpoint_ids(endpoint_id: str) -> None:
     assert not schema.is_endpoint_id(endpoint_id)
+
+
+@pytest.mark.parametrize("address", [
+    "https://my-graph.cluster-abc.us-east-1.neptune.amazonaws.com:8182", "https://db.example.com",
+    "http://127.0.0.1:8182/", "https://[::1]:8182",
+])
+def test_valid_neptune_endpoints(address: str) -> None:
+    assert schema.parse_connection({"NeptuneEndpoint": address})[0] == address.rstrip("/")
+
+
+@pytest.mark.parametrize("address", [
+    "https://:8182", "https://db.example.com:8182:8182", "https://db.example.com:0",
+    "https://db.example.com:99999", "https://https://db.example.com", "db.example.com:8182",
+    "https://db.example.com:8182/path", "https://-db.example.com",
+])
+def test_invalid_neptune_endpoints_name_the_property(address: str) -> None:
+    with pytest.raises(ValueError, match=r"^NeptuneEndpoint: .* is not a Neptune Data API address\. Give"):
+        schema.parse_connection({"NeptuneEndpoint": address})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import aws_cdk as cdk
 import jsii
@@ -12,6 +13,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_neptune as neptune
 from constructs import IConstruct
 
+from neptune_ml_endpoint.contract.values import PORT_MAX
+
+_CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Za-z0-9]+$")
 NO_INSTANCE_WARNING = "neptune-ml-endpoint:clusterWithoutInstance"
 
 DEFAULT_PORT = 8182
@@ -95,7 +99,15 @@ class NeptuneCluster:
         :param vpc_subnets: where the handler runs.
         """
         if isinstance(port, str) and not cdk.Token.is_unresolved(port):
+            if not port.strip().isdigit():
+                raise ValueError(f"port: {port!r} is not a port number. Give the cluster's port, such as 8182")
             port = int(port)
+        if isinstance(port, int) and not cdk.Token.is_unresolved(port) and not 1 <= port <= PORT_MAX:
+            raise ValueError(f"port: {port} is outside 1-{PORT_MAX}. Give the cluster's port, such as 8182")
+        if not cdk.Token.is_unresolved(cluster_resource_id) and not _CLUSTER_RESOURCE_ID.match(cluster_resource_id):
+            raise ValueError(
+                f"cluster_resource_id: {cluster_resource_id!r} is not a cluster resource id. Give the cluster's "
+                "DbClusterResourceId (cluster-XXXX, from aws neptune describe-db-clusters), not its name")
         return cls(
             cluster_endpoint_address=cluster_endpoint_address,
             port=port,

@@ -26,7 +26,8 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:.{1,1024}$")
 _KMS_KEY = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|[A-Za-z0-9/_-]{1,256})$")
-_URL = re.compile(r"^https?://[^\s/?#]+(:\d{1,5})?/?$")
+_URL = re.compile(r"^https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?/?$")
+PORT_MAX = 65535
 
 INSTANCE_COUNT_MAX = 100
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
@@ -131,7 +132,8 @@ def check_kms_key(value: str, property_name: str = "VolumeEncryptionKMSKey") -> 
 
 def check_neptune_endpoint(value: str, property_name: str = "NeptuneEndpoint") -> str:
     """The cluster's Data API address, https://<cluster endpoint>:<port>."""
-    if not _URL.match(value):
+    match = _URL.match(value)
+    if not match or not 1 <= int(match["port"] or 443) <= PORT_MAX:
         raise PropertyError(
             property_name,
             f"{shown(value)} is not a Neptune Data API address",

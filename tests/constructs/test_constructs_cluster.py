@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_neptune as neptune
 from aws_cdk.assertions import Annotations, Match, Template
 from constructs_support import (
@@ -86,3 +90,35 @@ def test_a_cluster_of_the_app_without_an_instance_gets_a_synth_warning() -> None
     Annotations.from_stack(stack).has_warning(
         "/Stack/Endpoint/Resource", Match.string_like_regexp("cluster Stack/Cluster has no AWS::Neptune::DBInstance in its "
                                                     "stack: its Data API answers only once one is available.*"))
+
+
+@pytest.mark.parametrize(("attributes", "message"), [
+    ({"port": "abc"}, "port: 'abc' is not a port number. Give the cluster's port, such as 8182"),
+    ({"port": 99999}, "port: 99999 is outside 1-65535. Give the cluster's port"),
+    ({"port": "0"}, "port: 0 is outside 1-65535"),
+    ({"resource_id": "my-graph"}, ("cluster_resource_id: 'my-graph' is not a cluster resource id. Give the "
+                                   "cluster's DbClusterResourceId")),
+])
+def test_bad_cluster_attributes_are_refused_naming_the_attribute(attributes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
+        literal_cluster(new_stack(), **attributes)
+
+
+@pytest.mark.parametrize("address", ["", "my-graph.cluster-abc.us-east-1.neptune.amazonaws.com:8182",
+                                     "https://my-graph.cluster-abc.us-east-1.neptune.amazonaws.com"])
+def test_a_bad_cluster_address_is_refused_at_synth_naming_the_cluster_prop(address: str) -> None:
+    stack = new_stack()
+
+    with pytest.raises(ValueError, match=r"^cluster \(NeptuneEndpoint\): .* is not a Neptune Data API address"):
+        NeptuneMlEndpoint(stack, "Endpoint", cluster=literal_cluster(stack, address=address),
+                          ml_model_training_job_id="job-1")
+
+
+def test_token_attributes_are_left_to_deploy_time() -> None:
+    stack = new_stack()
+    port = cdk.CfnParameter(stack, "Port", type="Number")
+    resource_id = cdk.CfnParameter(stack, "ResourceId")
+
+    cluster = literal_cluster(stack, port=port.value_as_number, resource_id=resource_id.value_as_string)
+
+    assert cdk.Token.is_unresolved(cluster.data_api_url)
