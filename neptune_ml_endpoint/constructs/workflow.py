@@ -8,8 +8,9 @@ new processing and training jobs, then the endpoint updated in place (same id, `
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import aws_cdk as cdk
@@ -27,6 +28,7 @@ from neptune_ml_endpoint.constructs.jobs import (
     NeptuneMlModelTransformJob,
     _check_job_timeout,
 )
+from neptune_ml_endpoint.contract.values import PropertyError
 
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 DEFAULT_DATA_VERSION = "1"
@@ -135,6 +137,11 @@ class NeptuneMlWorkflow(Construct):
             if not output.startswith("s3://") or len(output) <= len("s3://"):
                 raise ValueError(f"output_s3_location: {output_s3_location!r} is not an S3 URI. Give a prefix such as "
                                  "s3://my-bucket/neptune-ml/")
+            source = input_data_s3_location.rstrip("/")
+            if not cdk.Token.is_unresolved(source) and f"{output}/".startswith(f"{source}/"):
+                raise ValueError(f"output_s3_location: {output}/ is inside input_data_s3_location {source}/, so a "
+                                 "retrain's processing would read the earlier jobs' output as graph data. Give an "
+                                 "output prefix outside the export")
             for other in scope.node.root.node.find_all():
                 if isinstance(other, NeptuneMlWorkflow) and other._output == output:
                     raise ValueError(f"output_s3_location: the workflow {other.node.path} writes under {output}/ too; "
@@ -148,22 +155,25 @@ class NeptuneMlWorkflow(Construct):
             "volume_encryption_key": volume_encryption_key, "s3_output_encryption_key": s3_output_encryption_key,
             "removal_policy": job_removal_policy, "handler_encryption_key": handler_encryption_key,
         }
-        self.data_processing_job = NeptuneMlDataProcessingJob(
-            self, "DataProcessing", input_data_s3_location=input_data_s3_location,
-            processed_data_s3_location=f"{output}/{data_version}/processed/", run_key=data_version,
-            model_type=model_type, processing_instance_type=processing_instance_type, timeout=processing_timeout,
-            **shared,  # type: ignore[arg-type]
-        )
+        with _in_workflow_terms(run_key="data_version", processed_data_s3_location="output_s3_location"):
+            self.data_processing_job = NeptuneMlDataProcessingJob(
+                self, "DataProcessing", input_data_s3_location=input_data_s3_location,
+                processed_data_s3_location=f"{output}/{data_version}/processed/", run_key=data_version,
+                model_type=model_type, processing_instance_type=processing_instance_type, timeout=processing_timeout,
+                **shared,  # type: ignore[arg-type]
+            )
         """The data processing job of the data at input_data_s3_location."""
-        self.training_job = NeptuneMlModelTrainingJob(
-            self, "Training", data_processing_job=self.data_processing_job,
-            train_model_s3_location=f"{output}/{data_version}/training/", model_name=model_name,
-            training_instance_type=training_instance_type, previous_training_job=warm_start_from,
-            max_hpo_number_of_training_jobs=max_hpo_number_of_training_jobs,
-            max_hpo_parallel_training_jobs=max_hpo_parallel_training_jobs,
-            enable_managed_spot_training=enable_managed_spot_training, max_wait_time=max_wait_time,
-            timeout=training_timeout, **shared,  # type: ignore[arg-type]
-        )
+        with _in_workflow_terms(train_model_s3_location="output_s3_location",
+                                previous_training_job="warm_start_from"):
+            self.training_job = NeptuneMlModelTrainingJob(
+                self, "Training", data_processing_job=self.data_processing_job,
+                train_model_s3_location=f"{output}/{data_version}/training/", model_name=model_name,
+                training_instance_type=training_instance_type, previous_training_job=warm_start_from,
+                max_hpo_number_of_training_jobs=max_hpo_number_of_training_jobs,
+                max_hpo_parallel_training_jobs=max_hpo_parallel_training_jobs,
+                enable_managed_spot_training=enable_managed_spot_training, max_wait_time=max_wait_time,
+                timeout=training_timeout, **shared,  # type: ignore[arg-type]
+            )
         """The model training job."""
         self.incremental_processing_job: NeptuneMlDataProcessingJob | None = None
         """With incremental_data: the processing of the newer data."""
@@ -171,27 +181,44 @@ class NeptuneMlWorkflow(Construct):
         """With incremental_data: the model transform the endpoint serves."""
         if incremental_data is not None:
             prefix = f"{output}/incremental/{incremental_data.data_version}"
-            self.incremental_processing_job = NeptuneMlDataProcessingJob(
-                self, "IncrementalProcessing", input_data_s3_location=incremental_data.input_data_s3_location,
-                processed_data_s3_location=f"{prefix}/processed/", run_key=incremental_data.data_version,
-                previous_data_processing_job=self.data_processing_job, model_type=model_type,
-                processing_instance_type=processing_instance_type, timeout=processing_timeout,
-                **shared,  # type: ignore[arg-type]
+            with _in_workflow_terms(input_data_s3_location="incremental_data.input_data_s3_location",
+                                    processed_data_s3_location="output_s3_location",
+                                    run_key="incremental_data.data_version",
+                                    model_transform_output_s3_location="output_s3_location"):
+                self.incremental_processing_job = NeptuneMlDataProcessingJob(
+                    self, "IncrementalProcessing", input_data_s3_location=incremental_data.input_data_s3_location,
+                    processed_data_s3_location=f"{prefix}/processed/", run_key=incremental_data.data_version,
+                    previous_data_processing_job=self.data_processing_job, model_type=model_type,
+                    processing_instance_type=processing_instance_type, timeout=processing_timeout,
+                    **shared,  # type: ignore[arg-type]
+                )
+                self.transform_job = NeptuneMlModelTransformJob(
+                    self, "Transform", data_processing_job=self.incremental_processing_job,
+                    training_job=self.training_job, model_transform_output_s3_location=f"{prefix}/transform/",
+                    timeout=processing_timeout, **shared,  # type: ignore[arg-type]
+                )
+        with _in_workflow_terms(instance_type="endpoint_instance_type", instance_count="endpoint_instance_count",
+                                removal_policy="endpoint_removal_policy"):
+            self.endpoint = NeptuneMlEndpoint(
+                self, "Endpoint", cluster=cluster, endpoint_id=endpoint_id,
+                training_job=self.training_job if self.transform_job is None else None,
+                transform_job=self.transform_job, instance_type=endpoint_instance_type,
+                instance_count=endpoint_instance_count, neptune_iam_role=neptune_iam_role,
+                volume_encryption_key=volume_encryption_key, removal_policy=endpoint_removal_policy,
+                handler_encryption_key=handler_encryption_key,
             )
-            self.transform_job = NeptuneMlModelTransformJob(
-                self, "Transform", data_processing_job=self.incremental_processing_job,
-                training_job=self.training_job, model_transform_output_s3_location=f"{prefix}/transform/",
-                timeout=processing_timeout, **shared,  # type: ignore[arg-type]
-            )
-        self.endpoint = NeptuneMlEndpoint(
-            self, "Endpoint", cluster=cluster, endpoint_id=endpoint_id,
-            training_job=self.training_job if self.transform_job is None else None,
-            transform_job=self.transform_job, instance_type=endpoint_instance_type,
-            instance_count=endpoint_instance_count, neptune_iam_role=neptune_iam_role,
-            volume_encryption_key=volume_encryption_key, removal_policy=endpoint_removal_policy,
-            handler_encryption_key=handler_encryption_key,
-        )
         """The endpoint serving the trained (or transformed) model."""
+
+
+@contextlib.contextmanager
+def _in_workflow_terms(**renamed: str) -> Iterator[None]:
+    """A PropertyError of an inner construct, naming the workflow's prop that set the value instead of the
+    inner construct's (`instance_count` of the endpoint is the workflow's `endpoint_instance_count`)."""
+    try:
+        yield
+    except PropertyError as error:
+        prop, _, detail = error.property_name.partition(" ")
+        raise PropertyError(f"{renamed.get(prop, prop)} {detail}".strip(), error.problem, error.fix) from None
 
 
 def _check_version(prop: str, value: str) -> None:

@@ -162,7 +162,11 @@ TRUE_TEXTS = ("true", "false")
 def check_s3_uri(value: str, property_name: str) -> str:
     """An S3 location, s3://bucket/prefix."""
     if not S3_URI.match(value):
-        raise PropertyError(property_name, f"{shown(value)} is not an S3 URI",
+        bucket = value.removeprefix("s3://").partition("/")[0] if value.startswith("s3://") else None
+        problem = (f"{shown(value)} is not an S3 URI" if bucket is None else
+                   f"{shown(value)} names {shown(bucket)}, which is not a bucket name (3-63 lowercase letters, "
+                   "digits, '.' and '-')")
+        raise PropertyError(property_name, problem,
                             "Give a location such as s3://my-bucket/neptune-ml/ (a bucket in the cluster's region)")
     return value
 
