@@ -14,7 +14,7 @@ from constructs import Construct, IConstruct
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 from neptune_ml_endpoint.constructs.provider import NeptuneMlEndpointProvider
 from neptune_ml_endpoint.contract.properties import ResourceContract
-from neptune_ml_endpoint.contract.values import PropertyError
+from neptune_ml_endpoint.contract.values import PropertyError, shown
 
 # crhelper names its polling rule LogicalResourceId + 8 characters, and rule names stop at 64.
 MAX_LOGICAL_ID_LENGTH = 64 - 8
@@ -57,6 +57,37 @@ def _is_resolved(value: Any) -> bool:
     if isinstance(value, Mapping):
         return all(_is_resolved(item) for item in value.values())
     return not cdk.Token.is_unresolved(value)
+
+
+_KIND_BY_SUFFIX = {
+    "_role": ("role_arn", "an iam.IRole, such as iam.Role.from_role_arn(self, 'Role', arn)"),
+    "_key": ("key_arn", "a kms.IKey, such as kms.Key.from_key_arn(self, 'Key', arn)"),
+    "security_groups": ("security_group_id", ("ec2.ISecurityGroup objects, such as "
+                                              "ec2.SecurityGroup.from_security_group_id(self, 'Sg', 'sg-...')")),
+    "timeout": ("to_seconds", "a Duration, such as Duration.minutes(40)"),
+    "max_wait_time": ("to_seconds", "a Duration, such as Duration.hours(2)"),
+}
+"""What a prop, by the end of its name, must be: the attribute its value has, and how to make one."""
+
+
+def check_kinds(**props: object) -> None:
+    """Refuse a prop of the wrong kind (a role's ARN where an iam.IRole goes), naming it and how to make one."""
+    for prop, value in props.items():
+        attribute, wanted = next(kind for suffix, kind in _KIND_BY_SUFFIX.items() if prop.endswith(suffix))
+        items = value if prop.endswith("security_groups") and isinstance(value, (list, tuple)) else [value]
+        if value is not None and not all(hasattr(item, attribute) for item in items):
+            raise TypeError(f"{prop}: give {wanted}, not {shown(value)}")
+
+
+def whole_seconds(prop: str, duration: cdk.Duration | None) -> int | None:
+    """A Duration's seconds, refusing a fraction of a second (Duration.millis(500)) naming the prop."""
+    check_kinds(**{prop: duration})
+    if duration is None:
+        return None
+    if not duration.is_unresolved() and duration.to_milliseconds() % 1000:
+        raise ValueError(f"{prop}: {duration.to_human_string()} is not a whole number of seconds. Give a Duration "
+                         "such as Duration.minutes(40)")
+    return int(duration.to_seconds())
 
 
 def check_timeout(prop: str, timeout: cdk.Duration, example: str = "Duration.minutes(40)") -> int | None:

@@ -11,13 +11,14 @@ from constructs import Construct
 
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
-from neptune_ml_endpoint.constructs.declaration import check_timeout, checked_properties, declare
+from neptune_ml_endpoint.constructs.declaration import check_kinds, check_timeout, checked_properties, declare
 from neptune_ml_endpoint.constructs.endpoint_base import (
     DEFAULT_VARIANT_NAME,
     ImportedNeptuneMlEndpoint,
     INeptuneMlEndpoint,
     NeptuneMlEndpointAttributes,
     NeptuneMlEndpointBase,
+    check_variant_name,
 )
 from neptune_ml_endpoint.constructs.jobs import (
     INeptuneMlJob,
@@ -26,6 +27,7 @@ from neptune_ml_endpoint.constructs.jobs import (
     NeptuneMlModelTransformJob,
     job_id_of,
 )
+from neptune_ml_endpoint.contract.values import check_endpoint_id
 from neptune_ml_endpoint.schema import ModelName
 
 DEFAULT_SERVICE_TIMEOUT = cdk.Duration.minutes(40)
@@ -86,6 +88,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             group and dead-letter queue; every endpoint of the cluster in the stack must give the
             same key, or none. A key of this app gets a key-policy statement for CloudWatch Logs.
         """
+        check_kinds(neptune_iam_role=neptune_iam_role, volume_encryption_key=volume_encryption_key,
+                    handler_encryption_key=handler_encryption_key, service_timeout=service_timeout)
+        check_variant_name(sagemaker_variant_name)
         if training_job is not None and ml_model_training_job_id is not None:
             raise ValueError("training_job: give training_job or ml_model_training_job_id, not both")
         if transform_job is not None and ml_model_transform_job_id is not None:
@@ -145,6 +150,9 @@ class NeptuneMlEndpoint(NeptuneMlEndpointBase):
             this stack's account and region.
         :param sagemaker_variant_name: the SageMaker variant used by metrics.
         """
+        if not cdk.Token.is_unresolved(endpoint_id):
+            check_endpoint_id(endpoint_id, "endpoint_id")
+        check_variant_name(sagemaker_variant_name)
         return ImportedNeptuneMlEndpoint(
             scope,
             id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,6 +15,14 @@ DEFAULT_VARIANT_NAME = "AllTraffic"
 """The production variant Neptune ML gives its SageMaker endpoints."""
 
 METRICS_NAMESPACE = "AWS/SageMaker"
+_VARIANT_NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
+
+
+def check_variant_name(name: str) -> None:
+    """A SageMaker production variant's name, when known at synth time."""
+    if not cdk.Token.is_unresolved(name) and not _VARIANT_NAME.match(name):
+        raise ValueError(f"sagemaker_variant_name: {name!r} is not a SageMaker variant name. Use 1-63 letters, "
+                         f"digits and hyphens, such as {DEFAULT_VARIANT_NAME} (Neptune ML's)")
 
 
 class INeptuneMlEndpoint(cdk.IResource, Protocol):

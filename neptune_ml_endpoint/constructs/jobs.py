@@ -25,9 +25,11 @@ from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
 from neptune_ml_endpoint.constructs.declaration import (
     SERVICE_TIMEOUT_MAX_SECONDS,
+    check_kinds,
     check_timeout,
     checked_properties,
     declare,
+    whole_seconds,
 )
 from neptune_ml_endpoint.contract import jobs as contract
 from neptune_ml_endpoint.contract.properties import ResourceContract
@@ -118,6 +120,10 @@ class NeptuneMlJobBase(Construct):
         handler_encryption_key: kms.IKey | None,
         upstream: Sequence[object] = (),
     ) -> None:
+        check_kinds(sagemaker_iam_role=sagemaker_iam_role, neptune_iam_role=neptune_iam_role,
+                    security_groups=security_groups, volume_encryption_key=volume_encryption_key,
+                    s3_output_encryption_key=s3_output_encryption_key, handler_encryption_key=handler_encryption_key,
+                    timeout=timeout)
         subnet_ids = _subnet_ids(cluster.vpc, vpc_subnets) if vpc_subnets is not None else None
         candidates = {
             "NeptuneEndpoint": cluster.data_api_url,
@@ -224,7 +230,7 @@ def _check_job_timeout(timeout: cdk.Duration) -> int | None:
     if timeout.is_unresolved():
         check_timeout("timeout", timeout)
         return None
-    seconds = int(timeout.to_seconds())
+    seconds = whole_seconds("timeout", timeout) or 0
     if not 1 <= seconds <= contract.MAX_WAIT_SECONDS:
         raise ValueError(f"timeout: {timeout.to_human_string()} is outside 1 s to 12 hours (the longest an "
                          "AWS::CloudFormation::WaitCondition waits). Give a Duration such as Duration.hours(3)")
@@ -245,10 +251,6 @@ def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> list[str]:
         subnet_filters=selection.subnet_filters, subnet_group_name=selection.subnet_group_name,
         subnets=selection.subnets, subnet_type=selection.subnet_type,
     ).subnet_ids
-
-
-def _seconds(duration: cdk.Duration | None) -> int | None:
-    return None if duration is None else int(duration.to_seconds())
 
 
 class NeptuneMlDataProcessingJob(NeptuneMlJobBase):
@@ -322,7 +324,7 @@ class NeptuneMlDataProcessingJob(NeptuneMlJobBase):
                     previous_data_processing_job, "previous_data_processing_job", NeptuneMlDataProcessingJob),
                 "ProcessingInstanceType": processing_instance_type,
                 "ProcessingInstanceVolumeSizeInGB": processing_instance_volume_size_in_gb,
-                "ProcessingTimeOutInSeconds": _seconds(processing_timeout),
+                "ProcessingTimeOutInSeconds": whole_seconds("processing_timeout", processing_timeout),
                 "ModelType": model_type,
                 "ConfigFileName": config_file_name,
             },
@@ -405,11 +407,11 @@ class NeptuneMlModelTrainingJob(NeptuneMlJobBase):
                 "BaseProcessingInstanceType": base_processing_instance_type,
                 "TrainingInstanceType": training_instance_type,
                 "TrainingInstanceVolumeSizeInGB": training_instance_volume_size_in_gb,
-                "TrainingTimeOutInSeconds": _seconds(training_timeout),
+                "TrainingTimeOutInSeconds": whole_seconds("training_timeout", training_timeout),
                 "MaxHPONumberOfTrainingJobs": max_hpo_number_of_training_jobs,
                 "MaxHPOParallelTrainingJobs": max_hpo_parallel_training_jobs,
                 "EnableManagedSpotTraining": enable_managed_spot_training,
-                "MaxWaitTime": _seconds(max_wait_time),
+                "MaxWaitTime": whole_seconds("max_wait_time", max_wait_time),
                 "EnableInterContainerTrafficEncryption": enable_inter_container_traffic_encryption,
                 "CustomModelTrainingParameters": custom_model_training_parameters.properties(training=True)
                 if custom_model_training_parameters else None,

@@ -20,6 +20,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.declaration import check_kinds
 from neptune_ml_endpoint.constructs.endpoint import NeptuneMlEndpoint
 from neptune_ml_endpoint.constructs.jobs import (
     DEFAULT_TIMEOUT,
@@ -124,6 +125,11 @@ class NeptuneMlWorkflow(Construct):
         :param endpoint_removal_policy: RETAIN keeps the endpoint when the stack goes.
         :param handler_encryption_key: the shared handler's KMS key.
         """
+        check_kinds(neptune_iam_role=neptune_iam_role, sagemaker_iam_role=sagemaker_iam_role,
+                    security_groups=security_groups, volume_encryption_key=volume_encryption_key,
+                    s3_output_encryption_key=s3_output_encryption_key, handler_encryption_key=handler_encryption_key,
+                    processing_timeout=processing_timeout, training_timeout=training_timeout,
+                    max_wait_time=max_wait_time)
         _check_version("data_version", data_version)
         if incremental_data is not None:
             _check_version("incremental_data.data_version", incremental_data.data_version)

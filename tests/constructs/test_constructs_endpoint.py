@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -403,3 +404,24 @@ def test_an_explicit_id_is_the_apps_once_per_account_and_region(second_stack: di
     else:
         _endpoint(other, "Endpoint")
         _endpoint(other, "Own", endpoint_id="own-id")
+
+
+@pytest.mark.parametrize(("props", "message"), [
+    ({"neptune_iam_role": "arn:aws:iam::123456789012:role/R"},
+     "neptune_iam_role: give an iam.IRole, such as iam.Role.from_role_arn(self, 'Role', arn), not 'arn:aws:iam"),
+    ({"volume_encryption_key": "alias/key"}, "volume_encryption_key: give a kms.IKey, such as kms.Key.from_key_arn("),
+    ({"service_timeout": 600}, "service_timeout: give a Duration, such as Duration.minutes(40), not 600"),
+    ({"sagemaker_variant_name": ""}, "sagemaker_variant_name: '' is not a SageMaker variant name"),
+])
+def test_a_prop_of_the_wrong_kind_is_refused_naming_it_and_how_to_make_one(props: dict[str, Any],
+                                                                            message: str) -> None:
+    stack = new_stack()
+
+    with pytest.raises((TypeError, ValueError), match="^" + re.escape(message)):
+        NeptuneMlEndpoint(stack, "Endpoint", cluster=literal_cluster(stack), ml_model_training_job_id="job-1",
+                          **props)
+
+
+def test_an_imported_endpoint_with_a_bad_id_is_refused_naming_endpoint_id() -> None:
+    with pytest.raises(ValueError, match=r"^endpoint_id: 'bad id!' is not a valid endpoint id"):
+        NeptuneMlEndpoint.from_endpoint_attributes(new_stack(), "Imported", endpoint_id="bad id!")

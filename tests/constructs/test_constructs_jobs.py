@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -315,3 +316,20 @@ def test_an_explicit_job_id_another_job_of_the_app_has_is_refused_at_synth() -> 
 
     with pytest.raises(ValueError, match=r"^job_id \(Id\): 'processing-1' is also the id of Stack/First"):
         NeptuneMlDataProcessingJob(stack, "Second", **props)
+
+
+@pytest.mark.parametrize(("props", "message"), [
+    ({"sagemaker_iam_role": "arn:aws:iam::123456789012:role/R"}, "sagemaker_iam_role: give an iam.IRole"),
+    ({"security_groups": ["sg-0123456789abcdef0"]}, "security_groups: give ec2.ISecurityGroup objects"),
+    ({"processing_timeout": 3600}, "processing_timeout: give a Duration"),
+    ({"processing_timeout": cdk.Duration.millis(1500)},
+     "processing_timeout: 1 second 500 millis is not a whole number of seconds"),
+    ({"timeout": cdk.Duration.millis(500)}, "timeout: 500 millis is not a whole number of seconds"),
+])
+def test_a_job_prop_of_the_wrong_kind_is_refused_naming_it(props: dict[str, Any], message: str) -> None:
+    stack = new_stack()
+
+    with pytest.raises((TypeError, ValueError), match="^" + re.escape(message)):
+        NeptuneMlDataProcessingJob(stack, "Processing", cluster=literal_cluster(stack),
+                                   input_data_s3_location=f"{BUCKET}/export/",
+                                   processed_data_s3_location=f"{BUCKET}/processed/", **props)
