@@ -87,8 +87,14 @@ class NeptuneMlEndpointProvider(Construct):
             "SecurityGroup",
             vpc=cluster.vpc,
             description="Neptune ML endpoint handler: reaches the Neptune Data API and AWS APIs",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
+        # Out only to what the handler calls: AWS APIs and CloudFormation's response URL over HTTPS (through a
+        # NAT gateway or VPC endpoints), and the cluster's Data API on its port.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "AWS APIs and the response URL")
+        self.security_group.add_egress_rule(
+            ec2.Peer.security_group_id(cluster.security_group.security_group_id),
+            ec2.Port.tcp(cluster.port_as_number), "The Neptune Data API")
         self._cluster_ingress = ec2.CfnSecurityGroupIngress(
             self,
             "ClusterIngress",

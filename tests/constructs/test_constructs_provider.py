@@ -146,6 +146,18 @@ def test_cluster_security_group_lets_the_handler_in_on_the_cluster_port(two_endp
         assert ingress_id in endpoint["DependsOn"]
 
 
+def test_the_handler_goes_out_only_to_https_and_the_cluster_port(two_endpoints: Template) -> None:
+    _, security_group = only_resource(two_endpoints, "AWS::EC2::SecurityGroup")
+    egress = [{key: rule[key] for key in rule if key != "Description"}
+              for rule in security_group["Properties"]["SecurityGroupEgress"]]
+
+    assert egress == [
+        {"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443},
+        {"DestinationSecurityGroupId": CLUSTER_SECURITY_GROUP_ID, "IpProtocol": "tcp", "FromPort": 8182,
+         "ToPort": 8182},
+    ]
+
+
 def test_token_port_and_address_come_from_the_cfn_cluster(cfn_cluster_endpoint: Template) -> None:
     cfn_cluster_endpoint.has_resource_properties(
         "AWS::EC2::SecurityGroupIngress",
