@@ -18,7 +18,6 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 AWS_SOLUTIONS_PACK = "AwsSolutions"
-MANAGED_POLICY_RULE = "AwsSolutions-IAM4"
 WILDCARD_RULE = "AwsSolutions-IAM5"
 CHECKOV_METADATA_KEY = "checkov"
 
@@ -26,11 +25,6 @@ CHECKOV_METADATA_KEY = "checkov"
 def acknowledge_wildcard_resource(scope: IConstruct, resource_arn: str, reason: str) -> None:
     """Acknowledge, for scope and below, a wildcard in a policy statement's Resource."""
     _acknowledge(scope, WILDCARD_RULE, "Resource", resource_arn, reason)
-
-
-def acknowledge_managed_policy(scope: IConstruct, managed_policy_arn: str, reason: str) -> None:
-    """Acknowledge, for scope and below, a role's use of an AWS managed policy."""
-    _acknowledge(scope, MANAGED_POLICY_RULE, "Policy", managed_policy_arn, reason)
 
 
 def acknowledge_checkov_check(scope: IConstruct, check_id: str, reason: str) -> None:

@@ -14,7 +14,6 @@ from constructs import Construct
 from neptune_ml_endpoint import schema
 from neptune_ml_endpoint.constructs.acknowledgments import (
     acknowledge_checkov_check,
-    acknowledge_managed_policy,
     acknowledge_wildcard_resource,
 )
 from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY, HANDLER_RUNTIME, handler_code
@@ -48,8 +47,13 @@ POLLING_RULE_ACTIONS = (
     "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:DescribeRule",
 )
 SELF_PERMISSION_ACTIONS = ("lambda:AddPermission", "lambda:RemovePermission")
-# Logs and the VPC network interfaces Lambda creates; those EC2 actions take no resource ARN.
-VPC_EXECUTION_POLICY = "service-role/AWSLambdaVPCAccessExecutionRole"
+# The network interfaces Lambda creates in the VPC for the function (AWSLambdaVPCAccessExecutionRole's EC2
+# actions; Lambda checks them with no resource ARN), and the function's writes to its own log group.
+NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+)
+LOG_WRITE_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # What the handler needs of a customer managed key to send to its encrypted dead-letter queue.
 QUEUE_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 # What CloudWatch Logs needs of a key that encrypts a log group (the Logs user guide's key policy).
@@ -121,13 +125,16 @@ class NeptuneMlEndpointProvider(Construct):
             enforce_ssl=True,
             retention_period=DEAD_LETTER_RETENTION,
         )
-        vpc_execution = iam.ManagedPolicy.from_aws_managed_policy_name(VPC_EXECUTION_POLICY)
-        self.role = iam.Role(
-            self,
-            "ServiceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[vpc_execution],
-        )
+        self.role = iam.Role(self, "ServiceRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.role.add_to_policy(iam.PolicyStatement(actions=list(LOG_WRITE_ACTIONS),
+                                                    resources=[self._log_group.log_group_arn]))
+        network_policy = iam.Policy(self, "NetworkInterfacePolicy", roles=[self.role], statements=[
+            iam.PolicyStatement(actions=list(NETWORK_INTERFACE_ACTIONS), resources=["*"])])
+        network_reason = ("Lambda creates and deletes the function's network interfaces in the VPC and checks the "
+                          "execution role's EC2 network-interface actions with no resource, as "
+                          "AWSLambdaVPCAccessExecutionRole grants them; this policy holds only those actions")
+        acknowledge_checkov_check(network_policy, "CKV_AWS_111", network_reason)
+        acknowledge_wildcard_resource(network_policy, "*", network_reason)
         self._function = lambda_.Function(
             self,
             "Handler",
@@ -145,6 +152,7 @@ class NeptuneMlEndpointProvider(Construct):
             log_group=self._log_group,
             dead_letter_queue=self._dead_letter_queue,
         )
+        self._function.node.add_dependency(network_policy)  # Lambda checks those actions when it creates it
         if encryption_key is None:
             acknowledge_checkov_check(
                 self._log_group,
@@ -179,12 +187,6 @@ class NeptuneMlEndpointProvider(Construct):
                     resources=[self._function.function_arn],
                 )
             ],
-        )
-        acknowledge_managed_policy(
-            self,
-            vpc_execution.managed_policy_arn,
-            "AWS's policy for a VPC Lambda function: its logs and network interfaces (EC2 "
-            "network-interface actions cannot be scoped to resources)",
         )
         acknowledge_wildcard_resource(
             self,

@@ -24,6 +24,7 @@ from constructs_support import (
 )
 
 from neptune_ml_endpoint import NeptuneCluster, NeptuneMlEndpoint, NeptuneMlEndpointProvider
+from neptune_ml_endpoint.constructs.provider import LOG_WRITE_ACTIONS, NETWORK_INTERFACE_ACTIONS
 from neptune_ml_endpoint.schema import RESOURCE_TYPE
 
 NEPTUNE_ACTIONS = {
@@ -196,13 +197,24 @@ def test_lambda_permissions_are_scoped_to_the_handler_itself(two_endpoints: Temp
 
 
 def test_no_wildcard_actions_or_resources(two_endpoints: Template) -> None:
+    """Only the network-interface actions Lambda checks without a resource have Resource "*", in a policy of
+    their own that the function waits for; the logs are the handler's own log group's."""
     statements = policy_statements(two_endpoints)
     actions = {action for statement in statements for action in as_list(statement["Action"])}
-    assert actions == NEPTUNE_ACTIONS | POLLING_ACTIONS | {
+    assert actions == NEPTUNE_ACTIONS | POLLING_ACTIONS | set(NETWORK_INTERFACE_ACTIONS) | set(LOG_WRITE_ACTIONS) | {
         "lambda:AddPermission", "lambda:RemovePermission", "sqs:SendMessage"
     }
     assert all("*" not in action for action in actions)
-    assert all(resource != "*" for statement in statements for resource in as_list(statement["Resource"]))
+    unscoped = [statement for statement in statements if "*" in as_list(statement["Resource"])]
+    assert [sorted(as_list(statement["Action"])) for statement in unscoped] == [sorted(NETWORK_INTERFACE_ACTIONS)]
+    [log_writes] = [statement for statement in statements if "logs:PutLogEvents" in as_list(statement["Action"])]
+    log_group_id, _ = only_resource(two_endpoints, "AWS::Logs::LogGroup")
+    assert log_writes["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}
+    _, function = only_resource(two_endpoints, "AWS::Lambda::Function")
+    [network_policy] = [lid for lid in resources(two_endpoints, "AWS::IAM::Policy") if "NetworkInterface" in lid]
+    assert network_policy in function["DependsOn"]
+    assert not [role for role in resources(two_endpoints, "AWS::IAM::Role").values()
+                if role["Properties"].get("ManagedPolicyArns")]
 
 
 def test_endpoints_wait_for_the_policy_that_names_the_handler(two_endpoints: Template) -> None:

@@ -137,9 +137,12 @@ def test_the_construct_skips_only_reserved_concurrency_and_a_log_group_without_k
         logical_id for logical_id, r in resources.items()
         if r["Type"] == "AWS::Logs::LogGroup" and "KmsKeyId" not in r["Properties"]
     ]
-    assert len(functions) == 2 and len(log_groups_without_key) == 1
+    network_policies = [logical_id for logical_id, r in resources.items()
+                        if r["Type"] == "AWS::IAM::Policy" and "NetworkInterfacePolicy" in logical_id]
+    assert len(functions) == 2 and len(log_groups_without_key) == 1 and len(network_policies) == 2
     skipped = {(check["resource"].split(".", 1)[1], check["check_id"]) for check in reports["every prop"]["skipped"]}
-    assert skipped == {(f, "CKV_AWS_115") for f in functions} | {(g, "CKV_AWS_158") for g in log_groups_without_key}
+    assert skipped == ({(f, "CKV_AWS_115") for f in functions} | {(g, "CKV_AWS_158") for g in log_groups_without_key}
+                       | {(p, "CKV_AWS_111") for p in network_policies})
 
 
 def test_the_job_constructs_add_no_skips_of_their_own(
@@ -153,7 +156,9 @@ def test_the_job_constructs_add_no_skips_of_their_own(
             "Custom::NeptuneMlModelTransformJob", "AWS::CloudFormation::WaitCondition"} <= types
     [function] = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
     [log_group] = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"]
+    [network_policy] = [logical_id for logical_id, r in resources.items()
+                        if r["Type"] == "AWS::IAM::Policy" and "NetworkInterfacePolicy" in logical_id]
     skipped = {(check["resource"].split(".", 1)[1], check["check_id"]) for check in reports["jobs"]["skipped"]}
-    assert skipped == {(function, "CKV_AWS_115"), (log_group, "CKV_AWS_158")}
+    assert skipped == {(function, "CKV_AWS_115"), (log_group, "CKV_AWS_158"), (network_policy, "CKV_AWS_111")}
     passed = {check["resource"].split(".")[0] for check in reports["jobs"]["passed"]}
     assert {"AWS::KMS::Key", "AWS::IAM::Policy"} <= passed
