@@ -1,18 +1,23 @@
 """Stacks that share values through exports (CDK cross-stack references, Fn::ImportValue), played as
 CloudFormation plays them: an import reads what a deployed stack exports, and an export that another
-stack imports can neither change nor go."""
+stack imports can neither change nor go. A weak reference (Fn::GetStackOutput) reads an output with no
+such coupling, so a retrain flows from one stack to the next."""
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from player_support import LocalDeployment, synthesized
+from player_support import APPS, LocalDeployment, synthesized
+from result_cache import cached_assembly, package_sources
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi, Timings
+from neptune_ml_endpoint.local.cloudformation.cli.synth import synthesize
 
 JOB_TIMINGS = Timings(creating=0.3, updating=0.3, deleting=0.2, processing=0.3, training=0.3, transform=0.3,
                       stopping=0.2)
@@ -61,7 +66,8 @@ def test_an_import_no_deployed_stack_exports_is_refused_before_anything_is_creat
     played = cross.deploy("CrossServing")
 
     assert played.exit_code == 1
-    assert "CrossServing: No export named CrossBucket found. Deploy the stack that exports it first" in played.output
+    assert re.search(r"CrossServing: No export named (CrossBucket|CrossData:\S+) found\. Deploy the stack that "
+                     r"exports it first \(nothing of CrossServing was created or changed\)", played.output)
     assert [r.operation for r in cross.api.requests()] == ["ListMLEndpoints"]  # only the check that it answers
     assert stacks(cross) == {}
 
@@ -101,3 +107,31 @@ def test_a_stack_whose_export_is_in_use_is_not_destroyed_until_its_importer_is(c
     assert stacks(cross) == {}
     names = [name for name, status in destroyed.timeline() if status == "DELETE_COMPLETE" and name in STACKS]
     assert names[0] == "CrossServing" and sorted(names) == sorted(STACKS)  # the importer first
+
+
+def weak_reference_assembly(run_key: str) -> Path:
+    """apps/weak_reference_app.py synthesized with context runKey=<run_key>."""
+    app = f"{sys.executable} {APPS / 'weak_reference_app.py'}"
+    return cached_assembly(f"weak_reference_app-{run_key}", [*sorted(APPS.glob("*.py")), *package_sources()],
+                           f"{app} runKey={run_key}",
+                           lambda output: synthesize(output.parent, output, app=app, context={"runKey": run_key}))
+
+
+def test_a_weak_reference_lets_a_retrain_flow_to_the_stack_that_reads_it(
+        api: LocalNeptuneMlApi, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    first, retrain = (LocalDeployment(api, weak_reference_assembly(key), tmp_path / "state", capsys)
+                      for key in ("export-1", "export-2"))
+    assert first.run("deploy").exit_code == 0
+    endpoint = physical_id(first, "WeakServing", "Endpoint")
+
+    played = retrain.run("deploy")
+
+    assert played.exit_code == 0, played.output
+    processing = physical_id(retrain, "WeakData", "Processing")
+    training = api.job_request("modeltraining", physical_id(retrain, "WeakServing", "Training"))
+    assert training is not None and training["dataProcessingJobId"] == processing
+    assert physical_id(retrain, "WeakServing", "Endpoint") == endpoint  # updated in place with the new model
+    assert [status for name, status in played.timeline() if name.startswith("Endpoint")][-1] == "UPDATE_COMPLETE"
+    assert stacks(retrain)["WeakData"]["exports"] == {} and stacks(retrain)["WeakServing"]["imports"] == []

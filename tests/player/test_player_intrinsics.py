@@ -14,6 +14,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     TemplateResolver,
     cloudformation_strings,
     exported,
+    stack_output,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_plan import (
     export_conflicts,
@@ -90,6 +91,17 @@ def test_an_import_resolves_to_the_value_another_stack_exports() -> None:
 
     assert imports.resolve({"Fn::Join": ["/", [{"Fn::ImportValue": {"Fn::Sub": "Shared:JobId"}}, "x"]]}) == (
         "processing-1/x")
+
+
+def test_a_stack_output_is_read_from_the_deployed_stack_by_name() -> None:
+    outputs = {"Data": {"JobId": "processing-2"}}
+    reads = TemplateResolver(TEMPLATE, IDENTITY, str, lambda *_: "", {}, get_stack_output=lambda argument:
+                             stack_output(outputs, argument))
+    reference = {"Fn::GetStackOutput": {"StackName": "Data", "Region": {"Ref": "AWS::Region"}, "OutputName": "JobId"}}
+
+    assert reads.resolve(reference) == "processing-2"
+    with pytest.raises(ResolveError, match="^Fn::GetStackOutput: no deployed stack Data has an output Other. Deploy"):
+        reads.resolve({"Fn::GetStackOutput": {"StackName": "Data", "OutputName": "Other"}})
 
 
 def test_an_export_another_stack_imports_may_neither_change_nor_go() -> None:

@@ -206,8 +206,9 @@ class Player:
         parameters = {**kept, **parameters_for(stack, self.options.parameters)}
         exports = {key: value for other in state.stacks.values() if other.stack_name != name
                    for key, value in other.exports.items()}
+        outputs = {other.stack_name: other.outputs for other in state.stacks.values() if other.stack_name != name}
         plan = StackPlan(stack, StackIdentity(name, previous.stack_id, region, account), api_url, parameters,
-                         exports)
+                         exports, outputs)
         try:
             imports = plan.imports()
         except ResolveError as error:

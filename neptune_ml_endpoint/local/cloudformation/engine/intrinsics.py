@@ -54,6 +54,17 @@ RefLookup = Callable[[str], Any]
 AttributeLookup = Callable[[str, str], Any]
 
 
+def stack_output(outputs: Mapping[str, Mapping[str, str]], argument: Any) -> str:
+    """Fn::GetStackOutput: an output of a deployed stack, read directly (no export, no coupling)."""
+    if not isinstance(argument, dict) or not {"StackName", "OutputName"} <= set(argument):
+        raise ResolveError(f"Fn::GetStackOutput needs StackName and OutputName, not {argument!r}")
+    stack, name = str(argument["StackName"]), str(argument["OutputName"])
+    if name not in outputs.get(stack, {}):
+        raise ResolveError(f"Fn::GetStackOutput: no deployed stack {stack} has an output {name}. Deploy that stack "
+                           "first")
+    return outputs[stack][name]
+
+
 def exported(exports: Mapping[str, str], name: str) -> str:
     """The value exported under a name; ResolveError, as CloudFormation words it, when no stack exports it."""
     if name not in exports:
@@ -73,6 +84,8 @@ class TemplateResolver:
     parameter_values: Mapping[str, str] = field(default_factory=dict)
     import_value: RefLookup = lambda name: exported({}, name)
     """The value another stack exports under a name (Fn::ImportValue)."""
+    get_stack_output: RefLookup = lambda argument: stack_output({}, argument)
+    """An output of another stack, from Fn::GetStackOutput's resolved argument."""
     _conditions: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
 
     def resolve(self, value: Any) -> Any:
@@ -157,6 +170,7 @@ class TemplateResolver:
             "Fn::GetAZs": lambda a: [f"{self.identity.region}{suffix}" for suffix in "abc"],
             "Fn::FindInMap": self._find_in_map,
             "Fn::ImportValue": lambda a: self.import_value(str(self.resolve(a))),
+            "Fn::GetStackOutput": lambda a: self.get_stack_output(self.resolve(a)),
         }
         if name not in handlers:
             raise ResolveError(f"{name} is not supported by the local player")

@@ -24,6 +24,7 @@ from neptune_ml_endpoint.local.cloudformation.engine.intrinsics import (
     TemplateResolver,
     cloudformation_strings,
     exported,
+    stack_output,
 )
 from neptune_ml_endpoint.local.cloudformation.engine.stack_engine import DesiredResource
 from neptune_ml_endpoint.local.cloudformation.engine.state import FunctionState, ResourceState
@@ -127,13 +128,16 @@ class StackPlan:
     """The played resources of one stack and how to work out their properties."""
 
     def __init__(self, stack: StackTemplate, identity: StackIdentity, api_url: str,
-                 parameters: Mapping[str, str] | None = None, exports: Mapping[str, str] | None = None) -> None:
-        """exports: what the other deployed stacks export, by name (for Fn::ImportValue)."""
+                 parameters: Mapping[str, str] | None = None, exports: Mapping[str, str] | None = None,
+                 stack_outputs: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        """exports: what the other deployed stacks export, by name (for Fn::ImportValue); stack_outputs: their
+        outputs, by stack name (for Fn::GetStackOutput)."""
         self.stack = stack
         self.identity = identity
         self.api_url = api_url
         self._parameters = dict(parameters or {})
         self._exports = dict(exports or {})
+        self._stack_outputs = dict(stack_outputs or {})
         conditions = self._resolver({})
         played = [lid for lid in stack.endpoint_resources()
                   if "Condition" not in stack.resources[lid] or conditions.condition(stack.resources[lid]["Condition"])]
@@ -177,12 +181,14 @@ class StackPlan:
         return values, exports
 
     def imports(self) -> list[str]:
-        """The export names the template imports (Fn::ImportValue); ResolveError names one no stack exports."""
+        """The export names the template imports (Fn::ImportValue); ResolveError names an export no stack has,
+        or an output of another stack (Fn::GetStackOutput) that is not there."""
         resolver = self._resolver({})
-        names = sorted({str(resolver.resolve(argument)) for argument in _imported(self.stack.template)})
-        for name in names:
-            exported(self._exports, name)
-        return names
+        references = _other_stacks_values(self.stack.template)
+        for reference in references:
+            resolver.resolve(reference)
+        return sorted({str(resolver.resolve(reference["Fn::ImportValue"])) for reference in references
+                       if "Fn::ImportValue" in reference})
 
     def functions(self, code_root: Path) -> dict[str, FunctionState]:
         """The functions behind the played resources, by ARN, their code copied under code_root."""
@@ -220,16 +226,22 @@ class StackPlan:
             return simulated_attribute(self.identity, logical_id, str(resources[logical_id].get("Type")), attribute)
 
         return TemplateResolver(self.stack.template, self.identity, ref, get_att, self._parameters,
-                                lambda name: exported(self._exports, name))
+                                lambda name: exported(self._exports, name),
+                                lambda argument: stack_output(self._stack_outputs, argument))
 
 
-def _imported(value: Any) -> list[Any]:
-    """The arguments of every Fn::ImportValue in a template value."""
+_OTHER_STACKS = ("Fn::ImportValue", "Fn::GetStackOutput")
+
+
+def _other_stacks_values(value: Any) -> list[dict[str, Any]]:
+    """Every Fn::ImportValue and Fn::GetStackOutput in a template value."""
     if isinstance(value, list):
-        return [found for item in value for found in _imported(item)]
+        return [found for item in value for found in _other_stacks_values(item)]
     if not isinstance(value, dict):
         return []
-    return [value["Fn::ImportValue"]] if list(value) == ["Fn::ImportValue"] else _imported(list(value.values()))
+    if len(value) == 1 and next(iter(value)) in _OTHER_STACKS:
+        return [value]
+    return _other_stacks_values(list(value.values()))
 
 
 def export_conflicts(old: Mapping[str, str], new: Mapping[str, str], importers: Mapping[str, list[str]]) -> str:
