@@ -71,6 +71,17 @@ def test_destroy_with_nothing_deployed_succeeds(deployment: LocalDeployment) -> 
     assert "Nothing to destroy: SecondStack is not deployed (state: " in named.output
 
 
+def test_destroy_takes_the_app_and_context_deploy_took_and_says_they_change_nothing(
+        deployment: LocalDeployment) -> None:
+    never_synthesized = str(deployment.state_dir.parent / "no-such-app")
+
+    played = deployment.run("destroy", "--app", never_synthesized, "-c", "key=value", app=False)
+
+    assert played.exit_code == 0
+    assert "destroy deletes what the state records, without the app: --app and -c change nothing" in played.output
+    assert "Synthesizing" not in played.output
+
+
 def test_an_unknown_stack_is_refused_with_the_stacks_there_are(deployment: LocalDeployment) -> None:
     played = deployment.deploy("NoSuchStack")
 

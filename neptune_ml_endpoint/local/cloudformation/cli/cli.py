@@ -41,6 +41,10 @@ def add_player_commands(subparsers: argparse._SubParsersAction[argparse.Argument
         parser.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
                             help="where the deployment is remembered (default %(default)s)")
         if command == "destroy":
+            unused = "accepted as cdk destroy takes it; destroy works from the state, so it changes nothing"
+            parser.add_argument("--app", help=unused)
+            parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
+                                help=unused)
             continue
         parser.add_argument("--app", help="the CDK app's command, or a synthesized cloud assembly folder "
                                           "(default: the app of ./cdk.json)")
@@ -64,13 +68,16 @@ def _run(args: argparse.Namespace) -> int:
     sys.unraisablehook = _quiet_about_a_stopped_aws_cdk_runtime(sys.unraisablehook)
     for name, value in QUIET_JSII.items():  # before aws-cdk-lib starts its JavaScript runtime
         os.environ.setdefault(name, value)
+    destroying = args.command == "destroy"
     player = Player(PlayerOptions(
-        project_dir=Path.cwd(), state_dir=args.state_dir, app=getattr(args, "app", None),
-        context=dict(getattr(args, "context", [])), parameters=dict(getattr(args, "parameters", [])),
+        project_dir=Path.cwd(), state_dir=args.state_dir, app=None if destroying else args.app,
+        context={} if destroying else dict(args.context), parameters=dict(getattr(args, "parameters", [])),
         stacks=tuple(args.stacks), api_url=args.api_url, poll_seconds=args.poll_seconds,
         function_timeout=args.function_timeout))
     try:
-        if args.command == "destroy":
+        if destroying:
+            if args.app or args.context:
+                print("destroy deletes what the state records, without the app: --app and -c change nothing")
             return player.destroy()
         return player.deploy(require_existing=args.command == "update")
     except KeyboardInterrupt:  # outside the requests, which handle Ctrl-C themselves and record every resource
