@@ -21,6 +21,16 @@ NO_INSTANCE_WARNING = "neptune-ml-endpoint:clusterWithoutInstance"
 DEFAULT_PORT = 8182
 
 
+def select_subnets(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.SelectedSubnets:
+    """The subnets a SubnetSelection picks in vpc (the VPC's default selection for None)."""
+    chosen = selection or ec2.SubnetSelection()
+    return vpc.select_subnets(
+        availability_zones=chosen.availability_zones, one_per_az=chosen.one_per_az,
+        subnet_filters=chosen.subnet_filters, subnet_group_name=chosen.subnet_group_name,
+        subnets=chosen.subnets, subnet_type=chosen.subnet_type,
+    )
+
+
 class NeptuneCluster:
     """A Neptune cluster whose Data API serves the ML endpoint operations.
 

@@ -22,7 +22,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from neptune_ml_endpoint import schema
-from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.cluster import NeptuneCluster, select_subnets
 from neptune_ml_endpoint.constructs.declaration import (
     SERVICE_TIMEOUT_MAX_SECONDS,
     check_kinds,
@@ -124,7 +124,7 @@ class NeptuneMlJobBase(Construct):
                     security_groups=security_groups, volume_encryption_key=volume_encryption_key,
                     s3_output_encryption_key=s3_output_encryption_key, handler_encryption_key=handler_encryption_key,
                     timeout=timeout)
-        subnet_ids = _subnet_ids(cluster.vpc, vpc_subnets) if vpc_subnets is not None else None
+        subnet_ids = select_subnets(cluster.vpc, vpc_subnets).subnet_ids if vpc_subnets is not None else None
         candidates = {
             "NeptuneEndpoint": cluster.data_api_url,
             "Id": job_id,
@@ -243,14 +243,6 @@ def _fingerprint(scope: Construct, properties: dict[str, Any], upstream: list[st
     resolved = cdk.Stack.of(scope).resolve(properties)
     text = json.dumps([resolved, upstream, seconds], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:_FINGERPRINT_LENGTH]
-
-
-def _subnet_ids(vpc: ec2.IVpc, selection: ec2.SubnetSelection) -> list[str]:
-    return vpc.select_subnets(
-        availability_zones=selection.availability_zones, one_per_az=selection.one_per_az,
-        subnet_filters=selection.subnet_filters, subnet_group_name=selection.subnet_group_name,
-        subnets=selection.subnets, subnet_type=selection.subnet_type,
-    ).subnet_ids
 
 
 class NeptuneMlDataProcessingJob(NeptuneMlJobBase):

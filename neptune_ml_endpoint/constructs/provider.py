@@ -17,7 +17,7 @@ from neptune_ml_endpoint.constructs.acknowledgments import (
     acknowledge_wildcard_resource,
 )
 from neptune_ml_endpoint.constructs.bundling import HANDLER_ENTRY, HANDLER_RUNTIME, handler_code
-from neptune_ml_endpoint.constructs.cluster import NeptuneCluster
+from neptune_ml_endpoint.constructs.cluster import NeptuneCluster, select_subnets
 
 HANDLER_TIMEOUT = cdk.Duration.minutes(15)
 HANDLER_MEMORY_MB = 256
@@ -59,6 +59,7 @@ QUEUE_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 # What CloudWatch Logs needs of a key that encrypts a log group (the Logs user guide's key policy).
 LOG_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*")
 DEAD_LETTER_RETENTION = cdk.Duration.days(14)
+ISOLATED_SUBNETS_WARNING = "neptune-ml-endpoint:handlerInIsolatedSubnets"
 
 
 class NeptuneMlEndpointProvider(Construct):
@@ -153,6 +154,7 @@ class NeptuneMlEndpointProvider(Construct):
             dead_letter_queue=self._dead_letter_queue,
         )
         self._function.node.add_dependency(network_policy)  # Lambda checks those actions when it creates it
+        self._warn_if_isolated()
         if encryption_key is None:
             acknowledge_checkov_check(
                 self._log_group,
@@ -196,6 +198,18 @@ class NeptuneMlEndpointProvider(Construct):
         )
         self._polling_rules: iam.PolicyStatement | None = None
         self._served_types: set[str] = set()
+
+    def _warn_if_isolated(self) -> None:
+        """Isolated subnets reach AWS APIs only through VPC endpoints: without them every request would wait
+        out its service timeout, so say so at synth."""
+        vpc = self.cluster.vpc
+        selected = {subnet.subnet_id for subnet in select_subnets(vpc, self.cluster.vpc_subnets).subnets}
+        if selected and selected <= {subnet.subnet_id for subnet in vpc.isolated_subnets}:
+            cdk.Annotations.of(self).add_warning_v2(
+                ISOLATED_SUBNETS_WARNING,
+                "the handler runs in isolated subnets: give their VPC interface endpoints for events, lambda and "
+                "logs, and an S3 gateway endpoint (CloudFormation's response URL), or every request waits out "
+                "its service timeout and fails")
 
     @classmethod
     def for_cluster(

@@ -7,9 +7,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_neptune as neptune
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from constructs_support import (
+    CLUSTER_ADDRESS,
     CLUSTER_RESOURCE_ID,
     CLUSTER_SECURITY_GROUP_ID,
     PRIVATE_SUBNET_IDS,
@@ -229,3 +231,24 @@ def test_endpoints_wait_for_the_policy_that_names_the_handler(two_endpoints: Tem
     assert len(self_policy_ids) == 1
     for endpoint in resources(two_endpoints, RESOURCE_TYPE).values():
         assert self_policy_ids[0] in endpoint["DependsOn"]
+
+
+@pytest.mark.parametrize(("subnet_type", "warned"), [
+    (ec2.SubnetType.PRIVATE_ISOLATED, True), (ec2.SubnetType.PRIVATE_WITH_EGRESS, False)])
+def test_a_handler_in_isolated_subnets_gets_a_synth_warning_about_vpc_endpoints(
+        subnet_type: ec2.SubnetType, warned: bool) -> None:
+    stack = new_stack()
+    layout = [ec2.SubnetConfiguration(name="Private", subnet_type=subnet_type)]
+    if subnet_type is ec2.SubnetType.PRIVATE_WITH_EGRESS:
+        layout.append(ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC))
+    vpc = ec2.Vpc(stack, "Vpc", subnet_configuration=layout)
+    cluster = NeptuneCluster.from_cluster_attributes(
+        cluster_endpoint_address=CLUSTER_ADDRESS, cluster_resource_id=CLUSTER_RESOURCE_ID, vpc=vpc,
+        security_group=ec2.SecurityGroup(stack, "ClusterSg", vpc=vpc))
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
+
+    warning = Match.string_like_regexp("the handler runs in isolated subnets: give their VPC interface endpoints.*")
+    if warned:
+        Annotations.from_stack(stack).has_warning("*", warning)
+    else:
+        Annotations.from_stack(stack).has_no_warning("*", warning)
