@@ -16,6 +16,7 @@ from constructs import IConstruct
 from neptune_ml_endpoint.contract.values import PORT_MAX
 
 _CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Za-z0-9]+$")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 NO_INSTANCE_WARNING = "neptune-ml-endpoint:clusterWithoutInstance"
 
 DEFAULT_PORT = 8182
@@ -108,12 +109,17 @@ class NeptuneCluster:
         :param security_group: a security group of the cluster; the handler is let in through it.
         :param vpc_subnets: where the handler runs.
         """
-        if isinstance(port, str) and not cdk.Token.is_unresolved(port):
-            if not port.strip().isdigit():
+        if not cdk.Token.is_unresolved(cluster_endpoint_address) and not _HOST_NAME.match(cluster_endpoint_address):
+            raise ValueError(
+                f"cluster_endpoint_address: {cluster_endpoint_address!r} is not a host name. Give the cluster "
+                "endpoint's name alone (no https://, no :port), such as my-graph.cluster-abc.us-east-1.neptune."
+                "amazonaws.com")
+        if not cdk.Token.is_unresolved(port):
+            if isinstance(port, bool) or not re.fullmatch(r"\s*[0-9]+(\.0*)?\s*", str(port)):
                 raise ValueError(f"port: {port!r} is not a port number. Give the cluster's port, such as 8182")
-            port = int(port)
-        if isinstance(port, int) and not cdk.Token.is_unresolved(port) and not 1 <= port <= PORT_MAX:
-            raise ValueError(f"port: {port} is outside 1-{PORT_MAX}. Give the cluster's port, such as 8182")
+            port = int(float(port))
+            if not 1 <= port <= PORT_MAX:
+                raise ValueError(f"port: {port} is outside 1-{PORT_MAX}. Give the cluster's port, such as 8182")
         if not cdk.Token.is_unresolved(cluster_resource_id) and not _CLUSTER_RESOURCE_ID.match(cluster_resource_id):
             raise ValueError(
                 f"cluster_resource_id: {cluster_resource_id!r} is not a cluster resource id. Give the cluster's "

@@ -94,13 +94,13 @@ def check_timeout(prop: str, timeout: cdk.Duration, example: str = "Duration.min
     """CloudFormation accepts a custom resource ServiceTimeout of 1 s to 1 h; the seconds, or None for a token."""
     if timeout.is_unresolved():
         return None
-    seconds = timeout.to_milliseconds() / 1000
+    seconds = whole_seconds(prop, timeout) or 0
     if not SERVICE_TIMEOUT_MIN_SECONDS <= seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
         raise ValueError(
             f"{prop}: {timeout.to_human_string()} is outside {SERVICE_TIMEOUT_MIN_SECONDS} s to "
             f"{SERVICE_TIMEOUT_MAX_SECONDS} s. Give a Duration such as {example}"
         )
-    return int(seconds)
+    return seconds
 
 
 def declare(

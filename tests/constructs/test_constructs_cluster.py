@@ -96,6 +96,14 @@ def test_a_cluster_of_the_app_without_an_instance_gets_a_synth_warning() -> None
     ({"port": "abc"}, "port: 'abc' is not a port number. Give the cluster's port, such as 8182"),
     ({"port": 99999}, "port: 99999 is outside 1-65535. Give the cluster's port"),
     ({"port": "0"}, "port: 0 is outside 1-65535"),
+    ({"port": 8182.5}, "port: 8182.5 is not a port number"),
+    ({"port": True}, "port: True is not a port number"),
+    ({"address": "https://my-graph.cluster-abc.us-east-1.neptune.amazonaws.com"},
+     ("cluster_endpoint_address: 'https://my-graph.cluster-abc.us-east-1.neptune.amazonaws.com' is not a host "
+      "name. Give the cluster endpoint's name alone (no https://, no :port)")),
+    ({"address": "my-graph.cluster-abc.us-east-1.neptune.amazonaws.com:8182"},
+     "cluster_endpoint_address: 'my-graph.cluster-abc.us-east-1.neptune.amazonaws.com:8182' is not a host name"),
+    ({"address": ""}, "cluster_endpoint_address: '' is not a host name"),
     ({"resource_id": "my-graph"}, ("cluster_resource_id: 'my-graph' is not a cluster resource id. Give the "
                                    "cluster's DbClusterResourceId")),
 ])
@@ -104,14 +112,14 @@ def test_bad_cluster_attributes_are_refused_naming_the_attribute(attributes: dic
         literal_cluster(new_stack(), **attributes)
 
 
-@pytest.mark.parametrize("address", ["", "my-graph.cluster-abc.us-east-1.neptune.amazonaws.com:8182",
-                                     "https://my-graph.cluster-abc.us-east-1.neptune.amazonaws.com"])
-def test_a_bad_cluster_address_is_refused_at_synth_naming_the_cluster_prop(address: str) -> None:
+def test_a_bad_address_from_the_constructor_is_refused_at_synth_naming_the_cluster_prop() -> None:
     stack = new_stack()
+    vpc, security_group = imported_network(stack)
+    cluster = NeptuneCluster(cluster_endpoint_address="my-graph.example.com:8182", port=8182,
+                             cluster_resource_id=CLUSTER_RESOURCE_ID, vpc=vpc, security_group=security_group)
 
     with pytest.raises(ValueError, match=r"^cluster \(NeptuneEndpoint\): .* is not a Neptune Data API address"):
-        NeptuneMlEndpoint(stack, "Endpoint", cluster=literal_cluster(stack, address=address),
-                          ml_model_training_job_id="job-1")
+        NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
 
 
 def test_token_attributes_are_left_to_deploy_time() -> None:

@@ -338,11 +338,8 @@ def test_imported_role_with_a_malformed_arn_is_rejected() -> None:
 
 
 def test_literal_cluster_address_is_checked() -> None:
-    stack = new_stack()
-    with pytest.raises(ValueError, match=r"^cluster \(NeptuneEndpoint\): "):
-        NeptuneMlEndpoint(
-            stack, "E", cluster=literal_cluster(stack, address="bad host/x"), ml_model_training_job_id="t"
-        )
+    with pytest.raises(ValueError, match=r"^cluster_endpoint_address: 'bad host/x' is not a host name"):
+        literal_cluster(new_stack(), address="bad host/x")
 
 
 def test_tokens_are_passed_through_unchecked() -> None:
@@ -411,6 +408,7 @@ def test_an_explicit_id_is_the_apps_once_per_account_and_region(second_stack: di
      "neptune_iam_role: give an iam.IRole, such as iam.Role.from_role_arn(self, 'Role', arn), not 'arn:aws:iam"),
     ({"volume_encryption_key": "alias/key"}, "volume_encryption_key: give a kms.IKey, such as kms.Key.from_key_arn("),
     ({"service_timeout": 600}, "service_timeout: give a Duration, such as Duration.minutes(40), not 600"),
+    ({"service_timeout": cdk.Duration.millis(1500)}, "service_timeout: 1 second 500 millis is not a whole number"),
     ({"sagemaker_variant_name": ""}, "sagemaker_variant_name: '' is not a SageMaker variant name"),
 ])
 def test_a_prop_of_the_wrong_kind_is_refused_naming_it_and_how_to_make_one(props: dict[str, Any],
