@@ -60,6 +60,8 @@ class ImportedNeptuneMlJob:
     """A job started elsewhere (a notebook, another stack), known by its id."""
 
     job_id: str
+    kind: type[NeptuneMlJobBase] | None = None
+    """The job construct class whose ``from_job_id`` made it: the kind of job it is."""
 
 
 def job_id_of(job: INeptuneMlJob | str | None, prop: str, kind: type[NeptuneMlJobBase]) -> str | None:
@@ -70,6 +72,10 @@ def job_id_of(job: INeptuneMlJob | str | None, prop: str, kind: type[NeptuneMlJo
     if isinstance(job, NeptuneMlJobBase) and not isinstance(job, kind):
         raise TypeError(f"{prop}: {job.node.path} is a {type(job).__name__}; {prop} takes a {kind.__name__} "
                          "(or its job id)")
+    given = job.kind if isinstance(job, ImportedNeptuneMlJob) else None
+    if given is not None and given is not NeptuneMlJobBase and not issubclass(given, kind):
+        raise TypeError(f"{prop}: job {job.job_id!r} comes from {given.__name__}.from_job_id; {prop} takes a "
+                        f"{kind.__name__} (or its job id)")
     return job.job_id
 
 
@@ -182,7 +188,7 @@ class NeptuneMlJobBase(Construct):
     @classmethod
     def from_job_id(cls, job_id: str) -> INeptuneMlJob:
         """A job started elsewhere (a notebook, another stack), to chain from by id."""
-        return ImportedNeptuneMlJob(job_id)
+        return ImportedNeptuneMlJob(job_id, cls)
 
     @property
     def custom_resource(self) -> cdk.CustomResource:

@@ -168,6 +168,17 @@ def test_a_job_of_the_wrong_kind_is_refused_at_synth_naming_the_prop(mix_up: str
         declare()
 
 
+def test_an_imported_job_of_the_wrong_kind_is_refused_too() -> None:
+    stack = new_stack()
+    imported = NeptuneMlModelTrainingJob.from_job_id("training-1")
+
+    with pytest.raises(TypeError, match=r"^data_processing_job: job 'training-1' comes from "
+                                        r"NeptuneMlModelTrainingJob\.from_job_id; data_processing_job takes a "
+                                        r"NeptuneMlDataProcessingJob"):
+        NeptuneMlModelTrainingJob(stack, "Training", cluster=literal_cluster(stack), data_processing_job=imported,
+                                  train_model_s3_location=f"{BUCKET}/training/")
+
+
 def test_imported_jobs_chain_by_id() -> None:
     stack = new_stack()
     cluster = literal_cluster(stack)
