@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import weakref
 
 import aws_cdk as cdk
 import jsii
@@ -193,14 +194,27 @@ class _AfterInstances:
         if node is not self._resource:
             return
         stack = cdk.Stack.of(self._cfn_cluster)
-        cluster_ref = stack.resolve(self._cfn_cluster.ref)
+        names = [stack.resolve(self._cfn_cluster.ref)]  # the cluster's Ref, or its literal identifier
+        if self._cfn_cluster.db_cluster_identifier and not cdk.Token.is_unresolved(
+                self._cfn_cluster.db_cluster_identifier):
+            names.append(self._cfn_cluster.db_cluster_identifier.lower())
         instances = [child for child in stack.node.find_all() if isinstance(child, neptune.CfnDBInstance)
-                     and stack.resolve(child.db_cluster_identifier) == cluster_ref]
+                     and _lowered(stack.resolve(child.db_cluster_identifier)) in names]
         if instances:
             node.node.add_dependency(*instances)
-        else:
-            cdk.Annotations.of(node).add_warning_v2(
+        elif self._cfn_cluster not in _WARNED:
+            _WARNED.add(self._cfn_cluster)
+            cdk.Annotations.of(self._cfn_cluster).add_warning_v2(
                 NO_INSTANCE_WARNING,
-                f"cluster {self._cfn_cluster.node.path} has no AWS::Neptune::DBInstance in its stack: its Data API "
-                "answers only once one is available. Declare one with db_cluster_identifier=<cluster>.ref "
-                "(or add a dependency on the instance yourself)")
+                f"the Neptune ML endpoints and jobs on cluster {self._cfn_cluster.node.path} cannot wait for an "
+                "AWS::Neptune::DBInstance: none in its stack names it (db_cluster_identifier=<cluster>.ref, or its "
+                "identifier), and its Data API answers only once one is available. Declare one there, or "
+                "acknowledge this warning if its instances are made elsewhere")
+
+
+_WARNED: weakref.WeakSet[neptune.CfnDBCluster] = weakref.WeakSet()
+"""The clusters already warned about, so that each is warned about once, not once per resource."""
+
+
+def _lowered(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

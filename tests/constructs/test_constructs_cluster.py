@@ -79,17 +79,36 @@ def test_resources_on_a_cluster_of_the_app_wait_for_its_instances_declared_befor
 
     assert {stack.get_logical_id(instance) for instance in (early, late)} <= set(endpoint["DependsOn"])
     assert not [name for name in endpoint["DependsOn"] if name.startswith("Elsewhere")]
-    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(".*no AWS::Neptune::DBInstance.*"))
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(".*cannot wait for an.*"))
 
 
-def test_a_cluster_of_the_app_without_an_instance_gets_a_synth_warning() -> None:
+def test_a_cluster_of_the_app_without_an_instance_gets_one_synth_warning() -> None:
     stack = new_stack()
     _, cluster = _cluster_in_app(stack, "Cluster")
-    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
+    for name in ("First", "Second"):
+        NeptuneMlEndpoint(stack, name, cluster=cluster, ml_model_training_job_id="job-1")
 
-    Annotations.from_stack(stack).has_warning(
-        "/Stack/Endpoint/Resource", Match.string_like_regexp("cluster Stack/Cluster has no AWS::Neptune::DBInstance in its "
-                                                    "stack: its Data API answers only once one is available.*"))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp(".*cannot wait for an.*"))
+
+    assert [warning.id for warning in warnings] == ["/Stack/Cluster"]
+    assert str(warnings[0].entry.data).startswith(
+        "the Neptune ML endpoints and jobs on cluster Stack/Cluster cannot wait for an AWS::Neptune::DBInstance: "
+        "none in its stack names it")
+
+
+def test_an_instance_naming_the_cluster_by_its_literal_identifier_counts() -> None:
+    stack = new_stack()
+    vpc, security_group = imported_network(stack)
+    cfn_cluster = neptune.CfnDBCluster(stack, "Cluster", db_cluster_identifier="My-Graph")
+    cluster = NeptuneCluster.from_cfn_db_cluster(cfn_cluster, vpc=vpc, security_group=security_group)
+    NeptuneMlEndpoint(stack, "Endpoint", cluster=cluster, ml_model_training_job_id="job-1")
+    instance = neptune.CfnDBInstance(stack, "Instance", db_instance_class="db.r6g.large",
+                                     db_cluster_identifier="my-graph")
+
+    [endpoint] = resources(Template.from_stack(stack), RESOURCE_TYPE).values()
+
+    assert stack.get_logical_id(instance) in endpoint["DependsOn"]
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(".*cannot wait for an.*"))
 
 
 @pytest.mark.parametrize(("attributes", "message"), [
