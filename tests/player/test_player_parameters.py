@@ -4,6 +4,7 @@ for one stack, as the CDK CLI takes them; a name nothing declares is refused bef
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,12 @@ import pytest
 from player_support import LocalDeployment, synthesized
 
 from neptune_ml_endpoint.local.api import LocalNeptuneMlApi
-from neptune_ml_endpoint.local.cloudformation.cli.parameters import constraint_broken
+from neptune_ml_endpoint.local.cloudformation.cli.parameters import (
+    ParameterError,
+    check_parameters,
+    constraint_broken,
+)
+from neptune_ml_endpoint.local.cloudformation.engine.assembly import StackTemplate
 
 DEFAULT_JOB = "default-training-job"
 
@@ -101,7 +107,50 @@ def test_a_value_no_stack_can_take_is_refused_before_any_change(
     ("abcd", {"MaxLength": 3}, "Parameter 'P' must contain at most 3 characters"),
     ("a,bb", {"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]"}, "Parameter 'P' must match pattern [a-z]"),
     ("x", {"Type": "String"}, ""),
+    ("nan", {"Type": "Number"}, "Parameter 'P' must be a number."),
+    ("1e3", {"Type": "Number", "MaxValue": 999}, "Parameter 'P' must be a number not greater than 999"),
+    ("Job_1", {"AllowedPattern": "[a-z0-9-]+", "ConstraintDescription": "lower-case job id"},
+     "Parameter 'P' failed to satisfy constraint: lower-case job id"),
+    ("abc", {"Type": "Number", "ConstraintDescription": "a count"}, "Parameter 'P' must be a number."),
 ])
 def test_a_value_is_checked_against_its_type_and_constraints(value: str, declaration: dict[str, Any],
                                                                broken: str) -> None:
     assert constraint_broken("P", value, declaration) == broken
+
+
+@pytest.mark.parametrize(("kept", "given", "missing"), [
+    ({}, {}, ["JobId"]),
+    ({}, {"JobId": "job-1"}, []),
+    ({"Needy": {"JobId": "job-1"}}, {}, []),  # the value of the stack's last deploy
+])
+def test_a_parameter_without_default_must_get_a_value(kept: dict[str, dict[str, str]], given: dict[str, str],
+                                                      missing: list[str]) -> None:
+    template = {"Parameters": {"JobId": {"Type": "String"}, "Size": {"Type": "Number", "Default": 1}}}
+    stack = StackTemplate("Needy", "Needy", template, Path("."), None, None)
+
+    if missing:
+        with pytest.raises(ParameterError, match=r"^Needy: Parameters: \[JobId\] must have values\. Give each with "
+                                                  r"--parameters NAME=VALUE"):
+            check_parameters(given, [stack], [stack], kept)
+    else:
+        check_parameters(given, [stack], [stack], kept)
+
+
+def test_a_deploy_without_a_value_for_a_parameter_without_default_is_refused_before_any_change(
+        two_stacks: LocalDeployment, tmp_path: Path) -> None:
+    assembly = tmp_path / "no-default"
+    shutil.copytree(two_stacks.assembly, assembly)
+    template_file = assembly / "InferenceA.template.json"
+    template = json.loads(template_file.read_text())
+    del template["Parameters"]["TrainingJob"]["Default"]
+    template_file.write_text(json.dumps(template))
+    needy = LocalDeployment(two_stacks.api, assembly, two_stacks.state_dir, two_stacks._capsys)
+
+    refused = needy.run("deploy", "InferenceA")
+    given = needy.run("deploy", "InferenceA", "--parameters", "TrainingJob=a-job")
+    kept = needy.run("deploy", "InferenceA")
+
+    assert refused.exit_code == 1
+    assert "InferenceA: Parameters: [TrainingJob] must have values. Give each with --parameters" in refused.output
+    assert given.exit_code == 0 and kept.exit_code == 0, given.output + kept.output
+    assert deployed(needy) == {"InferenceA": ["a-job"]}

@@ -155,7 +155,8 @@ class Player:
             raise self._nothing_to_update("nothing is deployed")
         app_stacks = read_assembly(self._assembly())
         stacks = self._select(app_stacks)
-        check_parameters(self.options.parameters, stacks, app_stacks)
+        check_parameters(self.options.parameters, stacks, app_stacks,
+                         {name: stack.parameters for name, stack in state.stacks.items()})
         if require_existing and not any(stack.stack_name in state.stacks for stack in stacks):
             raise self._nothing_to_update("no stack of the app is deployed")
         api_url = self._deploy_api(state)

@@ -11,6 +11,7 @@ from typing import Any
 from neptune_ml_endpoint.local.cloudformation.engine.assembly import StackTemplate
 
 STACK_SEPARATOR = ":"
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 class ParameterError(ValueError):
@@ -27,10 +28,12 @@ def parameters_for(stack: StackTemplate, given: Mapping[str, str]) -> dict[str, 
     return {**shared, **own}
 
 
-def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate],
-                     app: Sequence[StackTemplate]) -> None:
+def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate], app: Sequence[StackTemplate],
+                     kept: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Refuse a value for a stack the app lacks, or for a parameter no deployed template it goes to declares
-    (a value for a stack of the app that is not being deployed is left unused, as the CDK CLI does)."""
+    (a value for a stack of the app that is not being deployed is left unused, as the CDK CLI does), a value
+    its parameter's constraints refuse, and a parameter with no default that gets no value (given now, or
+    `kept` from the stack's last deploy)."""
     split = _split(given)
     for target in sorted({target for target, _ in split if target is not None}):
         if not any(_names(target, stack) for stack in app):
@@ -41,6 +44,12 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
             broken = constraint_broken(name, value, stack.template.get("Parameters", {}).get(name, {}))
             if broken:
                 raise ParameterError(f"{_named(stack)}: {broken}")
+        values = {**(kept or {}).get(stack.stack_name, {}), **parameters_for(stack, given)}
+        missing = [name for name, declaration in stack.template.get("Parameters", {}).items()
+                   if "Default" not in declaration and name not in values]
+        if missing:
+            raise ParameterError(f"{_named(stack)}: Parameters: [{', '.join(missing)}] must have values. Give each "
+                                 "with --parameters NAME=VALUE")
         unknown = sorted(name for target, name in split
                          if target is not None and _names(target, stack) and name not in stack.parameter_names)
         if unknown:
@@ -55,25 +64,32 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
 
 
 def constraint_broken(name: str, value: str, declaration: Mapping[str, Any]) -> str:
-    """How a value breaks its parameter's Type or constraints, in CloudFormation's words; "" when it does not."""
+    """How a value breaks its parameter's Type or constraints, in CloudFormation's words (a constraint's own
+    ConstraintDescription when the template gives one); "" when it does not."""
     kind = str(declaration.get("Type", "String"))
     items = value.split(",") if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
     for item in items:
-        if "Number" in kind:
-            try:
-                number = float(item)
-            except ValueError:
-                return f"Parameter '{name}' must be a number."
-            for limit, word, beyond in (("MinValue", "less", operator.lt), ("MaxValue", "greater", operator.gt)):
-                if limit in declaration and beyond(number, float(declaration[limit])):
-                    return f"Parameter '{name}' must be a number not {word} than {declaration[limit]}"
-        if "AllowedValues" in declaration and item not in [str(v) for v in declaration["AllowedValues"]]:
-            return f"Parameter '{name}' must be one of AllowedValues"
-        if "AllowedPattern" in declaration and not re.fullmatch(str(declaration["AllowedPattern"]), item):
-            return f"Parameter '{name}' must match pattern {declaration['AllowedPattern']}"
-        for limit, word, beyond in (("MinLength", "least", operator.lt), ("MaxLength", "most", operator.gt)):
-            if limit in declaration and beyond(len(item), int(declaration[limit])):
-                return f"Parameter '{name}' must contain at {word} {declaration[limit]} characters"
+        if "Number" in kind and not _NUMBER.match(item.strip()):
+            return f"Parameter '{name}' must be a number."
+        broken = _constraint_broken(name, item.strip() if "Number" in kind else item, kind, declaration)
+        if broken:
+            described = declaration.get("ConstraintDescription")
+            return f"Parameter '{name}' failed to satisfy constraint: {described}" if described else broken
+    return ""
+
+
+def _constraint_broken(name: str, item: str, kind: str, declaration: Mapping[str, Any]) -> str:
+    if "Number" in kind:
+        for limit, word, beyond in (("MinValue", "less", operator.lt), ("MaxValue", "greater", operator.gt)):
+            if limit in declaration and beyond(float(item), float(declaration[limit])):
+                return f"Parameter '{name}' must be a number not {word} than {declaration[limit]}"
+    if "AllowedValues" in declaration and item not in [str(v) for v in declaration["AllowedValues"]]:
+        return f"Parameter '{name}' must be one of AllowedValues"
+    if "AllowedPattern" in declaration and not re.fullmatch(str(declaration["AllowedPattern"]), item):
+        return f"Parameter '{name}' must match pattern {declaration['AllowedPattern']}"
+    for limit, word, beyond in (("MinLength", "least", operator.lt), ("MaxLength", "most", operator.gt)):
+        if limit in declaration and beyond(len(item), int(declaration[limit])):
+            return f"Parameter '{name}' must contain at {word} {declaration[limit]} characters"
     return ""
 
 
