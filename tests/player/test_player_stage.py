@@ -39,3 +39,19 @@ def test_a_staged_app_deploys_and_destroys(api: LocalNeptuneMlApi, staged_assemb
     assert api.endpoint_ids() == []
     assert sorted(r.endpoint_id for r in api.requests() if r.operation == "DeleteMLEndpoint") == [
         "staged-serving", "staged-shared"]
+
+
+def test_a_staged_stack_is_picked_by_the_name_cdk_ls_prints_or_a_pattern(
+        api: LocalNeptuneMlApi, staged_assembly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    deployment = LocalDeployment(api, staged_assembly, tmp_path / "state", capsys)
+
+    unknown = deployment.run("deploy", "Prod/Nothing")
+    by_pattern = deployment.run("deploy", "Prod/Serv*")
+
+    assert unknown.exit_code == 1
+    assert "No stack named Prod/Nothing in the app (stacks: Prod/Shared, Prod/Serving)" in unknown.output
+    assert by_pattern.exit_code == 0, by_pattern.output
+    assert api.endpoint_ids() == ["staged-serving"]
+    assert deployment.run("destroy").exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import shlex
 import signal
 import sys
@@ -187,10 +188,14 @@ class Player:
         wanted = list(self.options.stacks)
         if not wanted:
             return stacks
-        chosen = [s for s in stacks if s.stack_name in wanted or s.artifact_id in wanted]
-        missing = set(wanted) - {s.stack_name for s in chosen} - {s.artifact_id for s in chosen}
+
+        def picks(pattern: str, stack: StackTemplate) -> bool:  # as the CDK CLI picks: its name or a pattern
+            return stack.stack_name == pattern or fnmatch.fnmatchcase(stack.display_name, pattern)
+
+        chosen = [s for s in stacks if any(picks(pattern, s) for pattern in wanted)]
+        missing = {pattern for pattern in wanted if not any(picks(pattern, s) for s in stacks)}
         if missing:
-            known = ", ".join(s.artifact_id for s in stacks)
+            known = ", ".join(s.display_name for s in stacks)
             raise PlayerError(f"No stack named {', '.join(sorted(missing))} in the app (stacks: {known})")
         return chosen
 

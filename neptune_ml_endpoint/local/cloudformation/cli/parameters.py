@@ -37,7 +37,7 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
     split = _split(given)
     for target in sorted({target for target, _ in split if target is not None}):
         if not any(_names(target, stack) for stack in app):
-            known = ", ".join(stack.artifact_id for stack in app)
+            known = ", ".join(stack.display_name for stack in app)
             raise ParameterError(f"--parameters: no stack named {target} in the app (stacks: {known})")
     for stack in deployed:
         for name, value in parameters_for(stack, given).items():
@@ -103,7 +103,7 @@ def _split(given: Mapping[str, str]) -> dict[tuple[str | None, str], str]:
 
 
 def _names(target: str, stack: StackTemplate) -> bool:
-    return target in (stack.stack_name, stack.artifact_id)
+    return target in (stack.stack_name, stack.display_name)
 
 
 def _described(stack: StackTemplate) -> str:
@@ -112,7 +112,7 @@ def _described(stack: StackTemplate) -> str:
 
 def _named(stack: StackTemplate) -> str:
     """The stack's name, and its artifact id (what the CDK CLI calls it) when that differs."""
-    return stack.stack_name if stack.artifact_id == stack.stack_name else f"{stack.stack_name} ({stack.artifact_id})"
+    return stack.stack_name if stack.display_name == stack.stack_name else f"{stack.stack_name} ({stack.display_name})"
 
 
 def _names_of(stack: StackTemplate) -> str:

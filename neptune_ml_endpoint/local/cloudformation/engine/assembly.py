@@ -41,7 +41,8 @@ class StackTemplate:
     """One stack of the assembly."""
 
     stack_name: str
-    artifact_id: str
+    display_name: str
+    """What `cdk ls` prints and the CDK CLI selects by: the construct path ("Prod/Serving" in a Stage)."""
     template: Mapping[str, Any]
     assembly_dir: Path
     account: str | None
@@ -114,7 +115,7 @@ def read_assembly(assembly_dir: Path) -> list[StackTemplate]:
         key: [dependency.hierarchical_id for dependency in artifact.dependencies
               if dependency.hierarchical_id in artifacts]
         for key, artifact in artifacts.items()})
-    return [StackTemplate(artifact.stack_name, artifact.id, artifact.template, Path(artifact.assembly.directory),
+    return [StackTemplate(artifact.stack_name, artifact.hierarchical_id, artifact.template, Path(artifact.assembly.directory),
                           artifact.environment.account if artifact.environment.account.isdigit() else None,
                           None if "unknown" in artifact.environment.region else artifact.environment.region)
             for artifact in (artifacts[key] for key in order.static_order())]
