@@ -54,4 +54,6 @@ def test_a_staged_stack_is_picked_by_the_name_cdk_ls_prints_or_a_pattern(
     assert "No stack named Prod/Nothing in the app (stacks: Prod/Shared, Prod/Serving)" in unknown.output
     assert by_pattern.exit_code == 0, by_pattern.output
     assert api.endpoint_ids() == ["staged-serving"]
-    assert deployment.run("destroy").exit_code == 0
+    destroyed = deployment.run("destroy", "Prod/Serving", app=False)
+    assert destroyed.exit_code == 0 and "Prod-Serving: destroyed" in destroyed.output
+    assert api.endpoint_ids() == []

@@ -189,11 +189,9 @@ class Player:
         if not wanted:
             return stacks
 
-        def picks(pattern: str, stack: StackTemplate) -> bool:  # as the CDK CLI picks: its name or a pattern
-            return stack.stack_name == pattern or fnmatch.fnmatchcase(stack.display_name, pattern)
-
-        chosen = [s for s in stacks if any(picks(pattern, s) for pattern in wanted)]
-        missing = {pattern for pattern in wanted if not any(picks(pattern, s) for s in stacks)}
+        chosen = [s for s in stacks if any(_picks(pattern, s.stack_name, s.display_name) for pattern in wanted)]
+        missing = {pattern for pattern in wanted
+                   if not any(_picks(pattern, s.stack_name, s.display_name) for s in stacks)}
         if missing:
             known = ", ".join(s.display_name for s in stacks)
             raise PlayerError(f"No stack named {', '.join(sorted(missing))} in the app (stacks: {known})")
@@ -226,7 +224,7 @@ class Player:
         self._describe(plan, functions)
         fresh = StackState(name, previous.stack_id, region, account, api_url, outputs=dict(previous.outputs),
                            created=previous.created, parameters=kept, exports=dict(previous.exports),
-                           imports=list(previous.imports))
+                           imports=list(previous.imports), display_name=stack.display_name)
         engine = self._engine(fresh, state, session, interruption, known)
         result = engine.deploy(
             plan.desired, plan.resolve_properties, previous.resources, previous.leftovers, created=previous.created,
@@ -341,7 +339,8 @@ class Player:
 
     def _destroy(self) -> int:
         state = self.store.load()
-        names = [n for n in state.stacks if not self.options.stacks or n in self.options.stacks]
+        names = [name for name, stack in state.stacks.items() if not self.options.stacks or any(
+            _picks(pattern, name, stack.display_name or name) for pattern in self.options.stacks)]
         if not names:
             which = f": {', '.join(self.options.stacks)} is not deployed" if self.options.stacks else ""
             self._say(f"Nothing to destroy{which} (state: {self.store.path}).")
@@ -424,6 +423,12 @@ def _keep(state: DeploymentState, stack: StackState, resources: Mapping[str, Res
     stack.leftovers = list(leftovers)
     stack.functions = {arn: function for arn, function in functions.items() if arn in used}
     state.stacks[stack.stack_name] = stack
+
+
+def _picks(pattern: str, stack_name: str, display_name: str) -> bool:
+    """Whether a stack named on the command line is this one, as the CDK CLI picks: by its stack name, or by
+    the name `cdk ls` prints or a pattern over it."""
+    return stack_name == pattern or fnmatch.fnmatchcase(display_name, pattern)
 
 
 def _importers(state: DeploymentState, exporter: str) -> dict[str, list[str]]:

@@ -82,6 +82,8 @@ class StackState:
     """The values its Outputs export, by export name, for other stacks' Fn::ImportValue."""
     imports: list[str] = field(default_factory=list)
     """The export names its template imports: their stacks may neither change nor delete them."""
+    display_name: str = ""
+    """The name `cdk ls` prints for it (its construct path), to pick it by on the command line."""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> StackState:
