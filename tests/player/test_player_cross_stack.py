@@ -48,20 +48,6 @@ def physical_id(deployment: LocalDeployment, stack: str, construct_id: str) -> s
     return str(next(state["physical_id"] for lid, state in resources.items() if lid.startswith(construct_id)))
 
 
-def test_an_import_gets_the_value_the_deployed_stack_exports(cross: LocalDeployment) -> None:
-    played = cross.deploy(*ALL)
-
-    assert played.exit_code == 0, played.output
-    processing = physical_id(cross, "CrossData", "Processing")
-    training = cross.api.job_request("modeltraining", physical_id(cross, "CrossServing", "Training"))
-    assert training is not None
-    assert training["dataProcessingJobId"] == processing
-    assert training["trainModelS3Location"] == "s3://player-cross/training/"
-    only_exports = stacks(cross)["CrossOnlyExports"]  # no Neptune ML resource, yet remembered for its export
-    assert only_exports["resources"] == {} and only_exports["exports"] == {"CrossBucket": "s3://player-cross"}
-    assert "CrossOnlyExports.Bucket = s3://player-cross" in played.output
-
-
 def test_an_import_no_deployed_stack_exports_is_refused_before_anything_is_created(cross: LocalDeployment) -> None:
     played = cross.deploy("CrossServing")
 
@@ -72,29 +58,38 @@ def test_an_import_no_deployed_stack_exports_is_refused_before_anything_is_creat
     assert stacks(cross) == {}
 
 
-def test_a_change_to_an_export_in_use_rolls_the_update_back(cross: LocalDeployment) -> None:
-    cross.deploy(*ALL)
+def test_an_import_reads_the_export_which_can_neither_change_nor_go_while_it_is_in_use(
+        cross: LocalDeployment) -> None:
+    played = cross.deploy(*ALL)
+
+    # The import gets the value the deployed stack exports.
+    assert played.exit_code == 0, played.output
+    processing = physical_id(cross, "CrossData", "Processing")
+    training = cross.api.job_request("modeltraining", physical_id(cross, "CrossServing", "Training"))
+    assert training is not None
+    assert training["dataProcessingJobId"] == processing
+    assert training["trainModelS3Location"] == "s3://player-cross/training/"
+    only_exports = stacks(cross)["CrossOnlyExports"]  # no Neptune ML resource, yet remembered for its export
+    assert only_exports["resources"] == {} and only_exports["exports"] == {"CrossBucket": "s3://player-cross"}
+    assert "CrossOnlyExports.Bucket = s3://player-cross" in played.output
     before = stacks(cross)["CrossData"]
 
-    played = cross.deploy("CrossDataRetrain")
+    # An update that would change the export fails and rolls back.
+    retrain = cross.deploy("CrossDataRetrain")
 
-    assert played.exit_code == 1
+    assert retrain.exit_code == 1
     export = next(iter(before["exports"]))
-    assert f"Export {export} cannot be updated as it is in use by CrossServing" in played.output
-    assert played.events("CrossData")[-1] == "UPDATE_ROLLBACK_COMPLETE"
+    assert f"Export {export} cannot be updated as it is in use by CrossServing" in retrain.output
+    assert retrain.events("CrossData")[-1] == "UPDATE_ROLLBACK_COMPLETE"
     after = stacks(cross)["CrossData"]
     assert after["exports"] == before["exports"]
     assert {lid: state["physical_id"] for lid, state in after["resources"].items()} == {
         lid: state["physical_id"] for lid, state in before["resources"].items()}
     assert len(cross.api.job_ids("dataprocessing")) == 2  # the update's new job ran ...
-    processing = [status for name, status in played.timeline() if name.startswith("Processing")]
-    assert processing[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]  # ... and the rollback's cleanup deleted it
+    statuses = [status for name, status in retrain.timeline() if name.startswith("Processing")]
+    assert statuses[-2:] == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]  # ... and the rollback's cleanup deleted it
 
-
-def test_a_stack_whose_export_is_in_use_is_not_destroyed_until_its_importer_is(cross: LocalDeployment) -> None:
-    cross.deploy(*ALL)
-    processing = physical_id(cross, "CrossData", "Processing")
-
+    # The exporting stack is not destroyed while its importer is there; a whole destroy takes the importer first.
     refused = cross.destroy("CrossData")
     untouched = cross.api.job_status("dataprocessing", processing)
     destroyed = cross.destroy()
@@ -106,7 +101,7 @@ def test_a_stack_whose_export_is_in_use_is_not_destroyed_until_its_importer_is(c
     assert destroyed.exit_code == 0, destroyed.output
     assert stacks(cross) == {}
     names = [name for name, status in destroyed.timeline() if status == "DELETE_COMPLETE" and name in STACKS]
-    assert names[0] == "CrossServing" and sorted(names) == sorted(STACKS)  # the importer first
+    assert names[0] == "CrossServing" and sorted(names) == sorted(STACKS)
 
 
 def weak_reference_assembly(run_key: str) -> Path:
