@@ -67,3 +67,16 @@ def test_elsewhere_plain_lines_name_what_is_still_in_progress() -> None:
     assert heartbeats >= 1
     assert stream.getvalue().count("still waiting") == heartbeats  # none once nothing is in progress
     assert "\r" not in stream.getvalue() and not any(frame in stream.getvalue() for frame in SPINNER)
+
+
+def test_a_resource_the_total_left_out_counts_from_when_it_starts() -> None:
+    stream = io.StringIO()
+    with ProgressPrinter(stream, is_tty=False) as progress:
+        progress.begin_stack("Demo", 1)  # the retrained job; the endpoint's change shows once the job's id is new
+        progress.event("Demo", "UPDATE_IN_PROGRESS", RESOURCE, "Training")
+        progress.event("Demo", "UPDATE_COMPLETE", RESOURCE, "Training")
+        progress.event("Demo", "UPDATE_IN_PROGRESS", RESOURCE, "Endpoint")
+        progress.event("Demo", "UPDATE_COMPLETE", RESOURCE, "Endpoint")
+        progress.event("Demo", "DELETE_COMPLETE", RESOURCE, "Training")
+
+    assert [line.split(" | ")[1] for line in stream.getvalue().splitlines()] == ["0/1", "1/1", "1/2", "2/2", "2/2"]

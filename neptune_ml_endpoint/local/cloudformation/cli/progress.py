@@ -28,7 +28,8 @@ class ProgressPrinter:
         self._interval = spinner_seconds if self._tty else heartbeat_seconds
         self._lock = threading.RLock()
         self._running: dict[tuple[str, str], tuple[str, float]] = {}  # (stack, logical id) -> (status, since)
-        self._counters: dict[str, tuple[set[str], int, float]] = {}
+        self._counters: dict[str, tuple[set[str], set[str], int, float]] = {}
+        """stack -> (resources finished, resources started, the total expected, when it began)"""
         self._frame = 0
         self._status_shown = False
         self._stopping = threading.Event()
@@ -49,23 +50,27 @@ class ProgressPrinter:
     def begin_stack(self, stack_name: str, total: int) -> None:
         """Start counting a stack operation over `total` resources."""
         with self._lock:
-            self._counters[stack_name] = (set(), total, time.monotonic())
+            self._counters[stack_name] = (set(), set(), total, time.monotonic())
 
     def event(self, stack_name: str, status: str, resource_type: str, logical_id: str, reason: str = "") -> None:
         """One resource (or stack) event line."""
         with self._lock:
-            finished, total, started = self._counters.setdefault(stack_name, (set(), 0, time.monotonic()))
+            finished, begun, total, started = self._counters.setdefault(
+                stack_name, (set(), set(), 0, time.monotonic()))
             key = (stack_name, logical_id)
             if resource_type != STACK_TYPE and status.endswith(_TERMINAL_SUFFIXES):
                 finished.add(logical_id)
                 self._running.pop(key, None)
             elif resource_type != STACK_TYPE and status.endswith("_IN_PROGRESS"):
+                begun.add(logical_id)
                 self._running[key] = (status, time.monotonic())
             elapsed = time.monotonic() - started
             clock = time.strftime("%I:%M:%S %p")
             shown_status = self._coloured(status) + " " * max(0, 28 - len(status))
             done = len(finished)
-            text = (f"{stack_name} | {done}/{max(total, done)} | {clock} | {shown_status} | "
+            # A resource the estimate left out (one whose properties changed with an upstream one's new id)
+            # counts from when it starts, so the total is never reached while something is still under way.
+            text = (f"{stack_name} | {done}/{max(total, len(finished | begun))} | {clock} | {shown_status} | "
                     f"{resource_type:<26} | {logical_id}")
             if reason:
                 text += f" {reason}"
