@@ -69,6 +69,9 @@ def job_id_of(job: INeptuneMlJob | str | None, prop: str, kind: type[NeptuneMlJo
     than `prop` takes is refused, naming both."""
     if job is None or isinstance(job, str):
         return job
+    if not hasattr(job, "job_id"):
+        raise TypeError(f"{prop}: give a {kind.__name__}, one from {kind.__name__}.from_job_id, or a job id, not "
+                        f"{job!r}")
     if isinstance(job, NeptuneMlJobBase) and not isinstance(job, kind):
         raise TypeError(f"{prop}: {job.node.path} is a {type(job).__name__}; {prop} takes a {kind.__name__} "
                          "(or its job id)")

@@ -168,6 +168,15 @@ def test_a_job_of_the_wrong_kind_is_refused_at_synth_naming_the_prop(mix_up: str
         declare()
 
 
+def test_something_that_is_no_job_is_refused_naming_the_prop() -> None:
+    stack = new_stack()
+
+    with pytest.raises(TypeError, match=r"^data_processing_job: give a NeptuneMlDataProcessingJob, one from "
+                                        r"NeptuneMlDataProcessingJob\.from_job_id, or a job id, not 123"):
+        NeptuneMlModelTrainingJob(stack, "Training", cluster=literal_cluster(stack), data_processing_job=123,  # type: ignore[arg-type]
+                                  train_model_s3_location=f"{BUCKET}/training/")
+
+
 def test_an_imported_job_of_the_wrong_kind_is_refused_too() -> None:
     stack = new_stack()
     imported = NeptuneMlModelTrainingJob.from_job_id("training-1")

@@ -108,6 +108,8 @@ def test_a_value_no_stack_can_take_is_refused_before_any_change(
     ("a,bb", {"Type": "CommaDelimitedList", "AllowedPattern": "[a-z]"}, "Parameter 'P' must match pattern [a-z]"),
     ("x", {"Type": "String"}, ""),
     ("nan", {"Type": "Number"}, "Parameter 'P' must be a number."),
+    (" 2", {"Type": "Number"}, "Parameter 'P' must be a number."),
+    ("1, 2", {"Type": "List<Number>"}, ""),
     ("1e3", {"Type": "Number", "MaxValue": 999}, "Parameter 'P' must be a number not greater than 999"),
     ("Job_1", {"AllowedPattern": "[a-z0-9-]+", "ConstraintDescription": "lower-case job id"},
      "Parameter 'P' failed to satisfy constraint: lower-case job id"),

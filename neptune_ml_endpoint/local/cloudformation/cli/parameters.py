@@ -69,7 +69,7 @@ def constraint_broken(name: str, value: str, declaration: Mapping[str, Any]) -> 
     kind = str(declaration.get("Type", "String"))
     items = value.split(",") if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
     for item in items:
-        if "Number" in kind and not _NUMBER.match(item.strip()):
+        if "Number" in kind and not _NUMBER.match(item.strip() if len(items) > 1 else item):
             return f"Parameter '{name}' must be a number."
         broken = _constraint_broken(name, item.strip() if "Number" in kind else item, kind, declaration)
         if broken:
