@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,25 @@ def test_the_api_it_started_answers_its_token_and_is_stopped(tmp_path: Path) -> 
         assert local_api.stop_background_api(api) == local_api.STOPPED
         assert not local_api.answers(api.url)
         assert local_api.stop_background_api(api) == local_api.ALREADY_GONE
+    finally:
+        if local_api.answers(api.url):
+            subprocess.run(["kill", str(api.pid)], check=False)
+
+
+def test_the_api_deploy_starts_stops_by_itself_once_its_state_folder_is_deleted(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    api = local_api.start_background_api(tmp_path / "api.log", "--exit-when-missing", str(state))
+    try:
+        assert local_api.answers(api.url)
+
+        state.rmdir()
+
+        deadline = time.monotonic() + 10
+        while local_api.answers(api.url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not local_api.answers(api.url)
+        assert f"{state} is gone, stopping" in (tmp_path / "api.log").read_text()
     finally:
         if local_api.answers(api.url):
             subprocess.run(["kill", str(api.pid)], check=False)

@@ -8,6 +8,7 @@ import logging
 import signal
 import ssl
 import threading
+from pathlib import Path
 from types import FrameType
 
 from neptune_ml_endpoint.local.api.endpoints import Timings
@@ -63,6 +64,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--instance-token", default=None,
                         help="answer GET /local-api/instance with this token and the process id "
                              "(how deploy recognises the API it started, on any operating system)")
+    parser.add_argument("--exit-when-missing", type=Path, default=None, metavar="PATH",
+                        help="stop once PATH no longer exists (deploy gives its state folder, so that an API "
+                             "whose state was deleted does not run on unseen)")
     parser.set_defaults(func=run_serve)
 
 
@@ -90,8 +94,11 @@ def run_serve(args: argparse.Namespace) -> int:
         with api:
             LOGGER.info("Local Neptune ML API listening on %s (%s)", api.url, _timings_text(api.timings))
             while not stop.wait(0.5):
-                pass
-            LOGGER.info("Received %s, stopping", signal.Signals(received[0]).name)
+                if args.exit_when_missing is not None and not args.exit_when_missing.exists():
+                    LOGGER.info("%s is gone, stopping", args.exit_when_missing)
+                    break
+            else:
+                LOGGER.info("Received %s, stopping", signal.Signals(received[0]).name)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -324,7 +324,8 @@ class Player:
             self._say(f"⚠️  The local Neptune ML API at {recorded[0]} no longer answers, so the endpoints and "
                       f"jobs it held are gone; starting a new one and creating {', '.join(state.stacks)} anew.")
             state.stacks.clear()
-        process = local_api.start_background_api(self.store.state_dir / "local-api.log")
+        process = local_api.start_background_api(self.store.state_dir / "local-api.log",
+                                                 "--exit-when-missing", str(self.store.state_dir.resolve()))
         state.api_process = process
         self._say(f"Started the local Neptune ML API at {process.url} (pid {process.pid}, log "
                   f"{process.log_file}); it keeps running for update and destroy.")
