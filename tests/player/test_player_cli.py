@@ -39,6 +39,7 @@ def test_a_folder_without_cdk_json_is_refused_and_no_state_or_lock_is_left(deplo
 
     assert played.exit_code == 1
     assert "has no cdk.json" in played.output
+    assert "Synthesizing" not in played.output
     assert not deployment.state_dir.exists()
 
 

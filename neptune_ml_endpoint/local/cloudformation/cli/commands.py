@@ -26,7 +26,7 @@ from neptune_ml_endpoint.local.cloudformation.cli.parameters import (
     parameters_for,
 )
 from neptune_ml_endpoint.local.cloudformation.cli.progress import ProgressPrinter
-from neptune_ml_endpoint.local.cloudformation.cli.synth import SynthError, synthesize
+from neptune_ml_endpoint.local.cloudformation.cli.synth import SynthError, check_app, synthesize
 from neptune_ml_endpoint.local.cloudformation.engine.assembly import (
     AssemblyError,
     StackTemplate,
@@ -181,6 +181,7 @@ class Player:
         app = self.options.app
         if app is not None and (Path(app) / "manifest.json").is_file():
             return Path(app)
+        check_app(self.options.project_dir, app)
         self._say("Synthesizing the app with the CDK CLI ...")
         return synthesize(self.options.project_dir, self.store.assembly_dir, app, self.options.context)
 

@@ -57,12 +57,17 @@ def synth_environment() -> dict[str, str]:
     return environment
 
 
+def check_app(project_dir: Path, app: str | None) -> None:
+    """SynthError unless there is an app to synthesize: --app, or the cdk.json of project_dir."""
+    if app is None and not (Path(project_dir) / "cdk.json").is_file():
+        raise SynthError(f"No CDK app: {project_dir} has no cdk.json; give the app's command with --app")
+
+
 def synthesize(project_dir: Path, output_dir: Path, app: str | None = None,
                context: Mapping[str, str] | None = None) -> Path:
     """Run `cdk synth` into output_dir (emptied first); returns the assembly folder."""
     project_dir, output_dir = Path(project_dir), Path(output_dir)
-    if app is None and not (project_dir / "cdk.json").is_file():
-        raise SynthError(f"No CDK app: {project_dir} has no cdk.json; give the app's command with --app")
+    check_app(project_dir, app)
     shutil.rmtree(output_dir, ignore_errors=True)
     command = [cdk_cli(project_dir), "synth", "--quiet", "--no-notices", "--output", str(output_dir)]
     if app is not None:
