@@ -311,6 +311,7 @@ def test_an_update_interrupted_before_its_cleanup_keeps_the_replaced_endpoint_fo
 def test_an_update_given_up_in_flight_is_sent_again_and_adopts_the_endpoint_it_had_begun(
         deployment: LocalDeployment) -> None:
     deployment.deploy("Base")
+    deployment.api.timings = Timings(creating=3.0)  # the new endpoint is surely still creating at the interrupts
     training = deployment.logical_id("Training")
     interrupt_when(lambda: "player-training-b" in deployment.api.endpoint_ids(), times=2)
 
