@@ -14,10 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_neptune as neptune
 from constructs import IConstruct
 
-from neptune_ml_endpoint.contract.values import PORT_MAX
+from neptune_ml_endpoint.contract.values import HOST_NAME, PORT_MAX
 
 _CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Za-z0-9]+$")
-_HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 NO_INSTANCE_WARNING = "neptune-ml-endpoint:clusterWithoutInstance"
 
 DEFAULT_PORT = 8182
@@ -71,8 +70,8 @@ class NeptuneCluster:
         """A cluster declared in this app as an L1 ``AWS::Neptune::DBCluster``.
 
         The endpoints and jobs on it wait for its ``AWS::Neptune::DBInstance`` resources in its stack (those
-        whose ``db_cluster_identifier`` is the cluster's ``ref``): its Data API answers only once one is
-        available. Without one, synth warns.
+        whose ``db_cluster_identifier`` is the cluster's ``ref`` or its literal identifier): its Data API answers
+        only once one is available. Without one, synth warns once.
 
         :param vpc: the VPC of the cluster's subnet group.
         :param security_group: a security group of the cluster; the handler is let in through it.
@@ -110,7 +109,7 @@ class NeptuneCluster:
         :param security_group: a security group of the cluster; the handler is let in through it.
         :param vpc_subnets: where the handler runs.
         """
-        if not cdk.Token.is_unresolved(cluster_endpoint_address) and not _HOST_NAME.match(cluster_endpoint_address):
+        if not cdk.Token.is_unresolved(cluster_endpoint_address) and not HOST_NAME.match(cluster_endpoint_address):
             raise ValueError(
                 f"cluster_endpoint_address: {cluster_endpoint_address!r} is not a host name. Give the cluster "
                 "endpoint's name alone (no https://, no :port), such as my-graph.cluster-abc.us-east-1.neptune."

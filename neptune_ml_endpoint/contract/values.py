@@ -26,7 +26,10 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 _ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:.{1,1024}$")
 _KMS_KEY = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+|[A-Za-z0-9/_-]{1,256})$")
-_URL = re.compile(r"^https?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{1,5}))?/?$")
+_HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?"
+HOST_NAME = re.compile(f"^{_HOST}$")
+"""A host name (or IPv4 address): no scheme, no port."""
+_URL = re.compile(rf"^https?://({_HOST}|\[[0-9A-Fa-f:.]+\])(:(?P<port>\d{{1,5}}))?/?$")
 PORT_MAX = 65535
 
 INSTANCE_COUNT_MAX = 100
