@@ -72,13 +72,13 @@ def job_id_of(job: INeptuneMlJob | str | None, prop: str, kind: type[NeptuneMlJo
     if not hasattr(job, "job_id"):
         raise TypeError(f"{prop}: give a {kind.__name__}, one from {kind.__name__}.from_job_id, or a job id, not "
                         f"{job!r}")
-    if isinstance(job, NeptuneMlJobBase) and not isinstance(job, kind):
-        raise TypeError(f"{prop}: {job.node.path} is a {type(job).__name__}; {prop} takes a {kind.__name__} "
-                         "(or its job id)")
-    given = job.kind if isinstance(job, ImportedNeptuneMlJob) else None
+    given, what = None, ""
+    if isinstance(job, NeptuneMlJobBase):
+        given, what = type(job), f"{job.node.path} is a {type(job).__name__}"
+    elif isinstance(job, ImportedNeptuneMlJob) and job.kind is not None:
+        given, what = job.kind, f"job {job.job_id!r} comes from {job.kind.__name__}.from_job_id"
     if given is not None and given is not NeptuneMlJobBase and not issubclass(given, kind):
-        raise TypeError(f"{prop}: job {job.job_id!r} comes from {given.__name__}.from_job_id; {prop} takes a "
-                        f"{kind.__name__} (or its job id)")
+        raise TypeError(f"{prop}: {what}; {prop} takes a {kind.__name__} (or its job id)")
     return job.job_id
 
 
