@@ -40,16 +40,13 @@ def add_player_commands(subparsers: argparse._SubParsersAction[argparse.Argument
                             help="the handler's timeout instead of the function's Timeout")
         parser.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
                             help="where the deployment is remembered (default %(default)s)")
-        if command == "destroy":
-            unused = "accepted as cdk destroy takes it; destroy works from the state, so it changes nothing"
-            parser.add_argument("--app", help=unused)
-            parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
-                                help=unused)
-            continue
-        parser.add_argument("--app", help="the CDK app's command, or a synthesized cloud assembly folder "
-                                          "(default: the app of ./cdk.json)")
+        unused = "accepted as cdk destroy takes it; destroy works from the state, so it changes nothing"
+        parser.add_argument("--app", help=unused if command == "destroy" else (
+            "the CDK app's command, or a synthesized cloud assembly folder (default: the app of ./cdk.json)"))
         parser.add_argument("-c", "--context", action="append", default=[], type=_pair, metavar="KEY=VALUE",
-                            help="CDK context for synthesis, repeatable")
+                            help=unused if command == "destroy" else "CDK context for synthesis, repeatable")
+        if command == "destroy":
+            continue
         parser.add_argument("--parameters", action="append", default=[], type=_parameter,
                             metavar="[STACK:]NAME=VALUE", help="a CloudFormation parameter's value, for every "
                             "stack that declares NAME or for STACK only; repeatable")
