@@ -40,13 +40,14 @@ def check_parameters(given: Mapping[str, str], deployed: Sequence[StackTemplate]
             known = ", ".join(stack.display_name for stack in app)
             raise ParameterError(f"--parameters: no stack named {target} in the app (stacks: {known})")
     for stack in deployed:
-        for name, value in parameters_for(stack, given).items():
-            broken = constraint_broken(name, value, stack.template.get("Parameters", {}).get(name, {}))
+        declared = stack.template.get("Parameters", {})
+        values = parameters_for(stack, given)
+        for name, value in values.items():
+            broken = constraint_broken(name, value, declared.get(name, {}))
             if broken:
                 raise ParameterError(f"{_named(stack)}: {broken}")
-        values = {**(kept or {}).get(stack.stack_name, {}), **parameters_for(stack, given)}
-        missing = [name for name, declaration in stack.template.get("Parameters", {}).items()
-                   if "Default" not in declaration and name not in values]
+        missing = [name for name, declaration in declared.items() if "Default" not in declaration
+                   and name not in values and name not in (kept or {}).get(stack.stack_name, {})]
         if missing:
             raise ParameterError(f"{_named(stack)}: Parameters: [{', '.join(missing)}] must have values. Give each "
                                  "with --parameters NAME=VALUE")
@@ -69,9 +70,11 @@ def constraint_broken(name: str, value: str, declaration: Mapping[str, Any]) -> 
     kind = str(declaration.get("Type", "String"))
     items = value.split(",") if kind.startswith("List<") or kind == "CommaDelimitedList" else [value]
     for item in items:
-        if "Number" in kind and not _NUMBER.match(item.strip() if len(items) > 1 else item):
+        if "Number" in kind and len(items) > 1:  # a list of numbers may have spaces after its commas
+            item = item.strip()
+        if "Number" in kind and not _NUMBER.match(item):
             return f"Parameter '{name}' must be a number."
-        broken = _constraint_broken(name, item.strip() if "Number" in kind else item, kind, declaration)
+        broken = _constraint_broken(name, item, kind, declaration)
         if broken:
             described = declaration.get("ConstraintDescription")
             return f"Parameter '{name}' failed to satisfy constraint: {described}" if described else broken
